@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up sr4rs on a Debian/Ubuntu machine: system GDAL, a virtual environment
+# (.venv, or $SR4RS_VENV) and the Python packages. Safe to run again: it only
+# installs what is missing. Usage: bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${SR4RS_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+missing=()
+command -v gdal-config >/dev/null 2>&1 || missing+=(libgdal-dev)
+command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
+if command -v "$PYTHON" >/dev/null 2>&1; then
+  "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+  "$PYTHON" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+    || missing+=(python3-dev)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip -q --disable-pip-version-check)
+stamp="$VENV/.sr4rs-setup"
+want="$(cat setup.py requirements.txt 2>/dev/null | sha1sum | cut -c1-16) $(gdal-config --version)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "${PIP[@]}" install --upgrade pip setuptools wheel numpy
+  # GDAL's bindings must match the system library and build against the venv's numpy,
+  # otherwise osgeo.gdal_array is silently left out.
+  if ! "$VENV/bin/python" -c "from osgeo import gdal_array, gdal; import sys; sys.exit(gdal.__version__ != '$(gdal-config --version)')" 2>/dev/null; then
+    "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps "GDAL==$(gdal-config --version)"
+  fi
+  req=requirements.txt
+  if command -v nvidia-smi >/dev/null 2>&1 && [ -z "${SR4RS_CPU_ONLY:-}" ]; then
+    req="$VENV/requirements-gpu.txt"  # same pins, TensorFlow's GPU build
+    sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt > "$req"
+  fi
+  "${PIP[@]}" install -r "$req"
+  "${PIP[@]}" install --no-deps --no-build-isolation -e .
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready ($("$VENV/bin/python" -c 'import sr4rs, tensorflow as t; from osgeo import gdal; print("sr4rs", sr4rs.__version__, "| TensorFlow", t.__version__, "| GDAL", gdal.__version__)' 2>/dev/null))"

@@ -1,0 +1,28 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="sr4rs",
+    version="0.1.0",
+    description="Super-resolution of remote sensing images: GDAL patch readers, a TensorFlow SRGAN trainer "
+                "and a streaming apply engine",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["sr4rs", "sr4rs.*"]),
+    package_data={"sr4rs": ["models/*/saved_model.pb", "models/*/variables/*", "models/*/assets.extra/*",
+                            "models/*/fingerprint.pb"]},
+    include_package_data=True,
+    # GDAL's Python bindings must match the system libgdal: install them with
+    # pip install --no-build-isolation "GDAL==$(gdal-config --version)" (scripts/setup.sh does).
+    install_requires=[
+        "numpy>=1.26,<3",
+        "tqdm>=4.66,<5",
+        "GDAL>=3.4",
+    ],
+    # TensorFlow: the CPU build, or the GPU build on machines with an NVIDIA GPU.
+    extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],
+                    "test": ["pytest>=8,<10"]},
+    entry_points={"console_scripts": ["sr4rs=sr4rs.cli:main"]},
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: GIS"],
+)

@@ -1,0 +1,35 @@
+"""``sr4rs``: one program, one subcommand per job."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .common import run_command
+
+# subcommand -> module under sr4rs.cli exposing add_arguments(parser) and run(args)
+COMMANDS = {
+    "apply": "Super-resolve a scene with a SavedModel, region by region.",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="sr4rs", description="Super-resolution of remote sensing images.")
+    parser.add_argument("--version", action="version", version=f"sr4rs {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f".{name}", __package__)
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(f".{args.command}", __package__)
+    return run_command(f"sr4rs {args.command}", lambda: module.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

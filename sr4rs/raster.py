@@ -1,0 +1,315 @@
+"""Raster I/O: the only module that talks to GDAL.
+
+Reading is by windows (``Window``); writing goes to a temporary file beside the
+target that is verified and renamed at the end, so that the target path never
+holds a half-written image.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+from osgeo import gdal, gdal_array
+
+from .errors import InputError, OutputError
+from .windows import Window, pad_widths
+
+gdal.UseExceptions()
+
+# Names accepted by --encoding: SR4RS's (OTB pixel types), GDAL's and numpy's.
+_ENCODINGS = {
+    "unsigned_char": "uint8", "short": "int16", "unsigned_short": "uint16",
+    "int": "int32", "unsigned_int": "uint32", "float": "float32", "double": "float64",
+    "byte": "uint8", "uint8": "uint8", "int16": "int16", "uint16": "uint16",
+    "int32": "int32", "uint32": "uint32", "float32": "float32", "float64": "float64",
+}
+ENCODING_CHOICES = ("auto",) + tuple(_ENCODINGS)
+
+# Past this many uncompressed bytes a classic TIFF could overflow its 32-bit offsets.
+_BIGTIFF_THRESHOLD = 4 * 1024 ** 3 - 64 * 1024 ** 2
+
+
+def resolve_encoding(name: str, default: np.dtype) -> np.dtype:
+    """The numpy dtype for an --encoding name; ``auto`` keeps ``default``."""
+    key = str(name).lower()
+    if key == "auto":
+        return np.dtype(default)
+    if key not in _ENCODINGS:
+        raise InputError(f"unknown encoding '{name}': choose one of {', '.join(ENCODING_CHOICES)}")
+    return np.dtype(_ENCODINGS[key])
+
+
+def cast_clipped(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` in ``dtype``, rounded for integer types and clipped to the type's range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(array), info.min, info.max).astype(dtype)
+    if dtype == np.float32:
+        info = np.finfo(dtype)
+        return np.clip(array, info.min, info.max).astype(dtype)
+    return array.astype(dtype)
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """What the engine needs to know of a raster, read once."""
+
+    path: str
+    width: int
+    height: int
+    count: int
+    dtype: np.dtype
+    geotransform: Optional[Tuple[float, ...]]
+    projection: str
+    nodata: Optional[float]
+    descriptions: Tuple[str, ...]
+    color_interps: Tuple[int, ...]
+    metadata: Dict[str, str] = field(default_factory=dict)
+
+
+def _open(path: str) -> gdal.Dataset:
+    if not os.path.exists(path):
+        raise InputError(f"input '{path}' does not exist: check the path")
+    if os.path.isdir(path):
+        raise InputError(f"input '{path}' is a folder, not a raster: give an image file")
+    try:
+        ds = gdal.Open(path, gdal.GA_ReadOnly)
+    except RuntimeError as err:
+        raise InputError(f"input '{path}' is not a raster GDAL can read ({_first_line(err)}): "
+                         "give a GeoTIFF or another GDAL-readable image") from None
+    if ds is None or ds.RasterCount == 0:
+        raise InputError(f"input '{path}' holds no raster band: give a multispectral image")
+    return ds
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def read_info(path: str) -> RasterInfo:
+    """Open ``path`` and describe it; an InputError if it is not a readable raster."""
+    ds = _open(path)
+    b1 = ds.GetRasterBand(1)
+    gt = ds.GetGeoTransform(can_return_null=True)
+    bands = [ds.GetRasterBand(i + 1) for i in range(ds.RasterCount)]
+    return RasterInfo(
+        path=path, width=ds.RasterXSize, height=ds.RasterYSize, count=ds.RasterCount,
+        dtype=np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(b1.DataType)),
+        geotransform=tuple(gt) if gt is not None else None,
+        projection=ds.GetProjection() or "",
+        nodata=b1.GetNoDataValue(),
+        descriptions=tuple(b.GetDescription() for b in bands),
+        color_interps=tuple(b.GetColorInterpretation() for b in bands),
+        metadata=dict(ds.GetMetadata() or {}),
+    )
+
+
+class Reader:
+    """Reads windows of one raster through a handle of its own (one per thread)."""
+
+    def __init__(self, path: str):
+        self._ds = _open(path)
+        self.width, self.height = self._ds.RasterXSize, self._ds.RasterYSize
+
+    def read(self, window: Window) -> np.ndarray:
+        """Pixels of ``window`` as (rows, cols, bands); the window must lie inside the image."""
+        arr = self._ds.ReadAsArray(window.col_off, window.row_off, window.width, window.height)
+        if arr.ndim == 2:
+            arr = arr[None]
+        return np.moveaxis(arr, 0, -1)
+
+    def read_padded(self, window: Window) -> np.ndarray:
+        """Pixels of ``window``, which may pass the image's edges: the outside is mirrored."""
+        inner = window.clip(self.width, self.height)
+        arr = self.read(inner)
+        (top, bottom), (left, right) = pad_widths(window, self.width, self.height)
+        if top or bottom or left or right:
+            mode = "reflect" if min(arr.shape[:2]) > 1 else "edge"
+            arr = np.pad(arr, ((top, bottom), (left, right), (0, 0)), mode=mode)
+        return arr
+
+    def close(self):
+        self._ds = None
+
+
+def default_creation_options(dtype: np.dtype, uncompressed_bytes: int) -> Dict[str, str]:
+    """Tiled, DEFLATE-compressed GeoTIFF; BigTIFF where the raw size could pass 4 GiB."""
+    options = {"TILED": "YES", "BLOCKXSIZE": "256", "BLOCKYSIZE": "256", "COMPRESS": "DEFLATE",
+               "PREDICTOR": "3" if np.dtype(dtype).kind == "f" else "2"}
+    if uncompressed_bytes >= _BIGTIFF_THRESHOLD:
+        options["BIGTIFF"] = "YES"
+    return options
+
+
+def parse_creation_options(items: Sequence[str]) -> Dict[str, str]:
+    """``["KEY=VALUE", ...]`` (as gdal_translate's -co) into a dict."""
+    options = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"creation option '{item}' is not KEY=VALUE: write e.g. -co COMPRESS=ZSTD")
+        options[key.strip().upper()] = value.strip()
+    return options
+
+
+def check_output_path(path: str, overwrite: bool) -> None:
+    """Refuse an existing output (unless ``overwrite``) or an unwritable folder, before any compute."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise OutputError(f"output '{path}' is a folder: give a file name such as {os.path.join(path, 'sr.tif')}")
+    if os.path.exists(path) and not overwrite:
+        raise OutputError(f"output '{path}' already exists: remove it or pass --overwrite")
+    if not os.path.isdir(folder):
+        raise OutputError(f"output folder '{folder}' does not exist: create it first")
+    probe = os.path.join(folder, f".sr4rs-write-test-{uuid.uuid4().hex[:8]}")
+    try:  # os.access says yes to root on a read-only mount; a real file does not lie
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise OutputError(f"output folder '{folder}' is not writable ({err.strerror}): "
+                          "choose another --output") from None
+
+
+class AtomicWriter:
+    """A GeoTIFF written under a temporary name beside ``path`` and renamed by ``commit``.
+
+    ``abort`` (or any exception before ``commit``) removes the temporary file,
+    so an interrupted or failed run leaves nothing at ``path``.
+    """
+
+    def __init__(self, path: str, width: int, height: int, count: int, dtype: np.dtype,
+                 geotransform=None, projection: str = "", nodata: Optional[float] = None,
+                 descriptions: Sequence[str] = (), color_interps: Sequence[int] = (),
+                 metadata: Optional[Dict[str, str]] = None,
+                 creation_options: Optional[Dict[str, str]] = None, cog: bool = False,
+                 overwrite: bool = False):
+        self.path, self.cog, self.overwrite = path, cog, overwrite
+        self.width, self.height, self.count = width, height, count
+        self.dtype = np.dtype(dtype)
+        folder = os.path.dirname(os.path.abspath(path))
+        stem = os.path.basename(path)
+        self._tmp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.partial.tif")
+        raw = width * height * count * self.dtype.itemsize
+        options = default_creation_options(self.dtype, raw)
+        options.update(creation_options or {})
+        if cog:
+            # The COG driver copies a finished image: the first pass stays a plain tiled GTiff.
+            self._cog_options = {k: v for k, v in options.items()
+                                 if k not in ("TILED", "BLOCKXSIZE", "BLOCKYSIZE")}
+            options = {k: v for k, v in options.items() if k in ("TILED", "BLOCKXSIZE", "BLOCKYSIZE", "BIGTIFF")}
+            options["BIGTIFF"] = "YES" if raw >= _BIGTIFF_THRESHOLD else options.get("BIGTIFF", "IF_SAFER")
+            self._cog_options.setdefault("BIGTIFF", "YES" if raw >= _BIGTIFF_THRESHOLD else "IF_SAFER")
+        self._files = [self._tmp]
+        try:
+            driver = gdal.GetDriverByName("GTiff")
+            self._ds = driver.Create(self._tmp, width, height, count,
+                                     gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype),
+                                     [f"{k}={v}" for k, v in options.items()])
+        except RuntimeError as err:
+            self.abort()
+            raise OutputError(f"cannot create output '{path}' ({_first_line(err)}): "
+                              "check the folder, the free space and the -co options") from None
+        if geotransform is not None:
+            self._ds.SetGeoTransform(geotransform)
+        if projection:
+            self._ds.SetProjection(projection)
+        if metadata:
+            self._ds.SetMetadata(metadata)
+        for i in range(count):
+            band = self._ds.GetRasterBand(i + 1)
+            if nodata is not None:
+                band.SetNoDataValue(float(nodata))
+            if i < len(descriptions) and descriptions[i]:
+                band.SetDescription(descriptions[i])
+            if i < len(color_interps):
+                band.SetColorInterpretation(color_interps[i])
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        """Write (rows, cols, bands) ``array`` at ``window``."""
+        data = np.ascontiguousarray(np.moveaxis(array, -1, 0))
+        try:
+            self._ds.WriteArray(data, xoff=window.col_off, yoff=window.row_off)
+        except RuntimeError as err:
+            raise OutputError(f"writing '{self.path}' failed ({_first_line(err)}): "
+                              "check free space and permissions, then run again") from None
+
+    def commit(self) -> None:
+        """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
+        try:
+            gdal.ErrorReset()
+            self._ds.FlushCache()
+            self._ds = None  # closing writes the last blocks and the directory
+            if gdal.GetLastErrorType() >= gdal.CE_Failure:
+                raise RuntimeError(gdal.GetLastErrorMsg())
+            final = self._tmp
+            if self.cog:
+                final = self._tmp[:-len(".partial.tif")] + ".cog.partial.tif"
+                self._files.append(final)
+                gdal.Translate(final, self._tmp, format="COG",
+                               creationOptions=[f"{k}={v}" for k, v in self._cog_options.items()])
+            self._verify(final)
+            if os.path.exists(self.path) and not self.overwrite:
+                raise FileExistsError(f"'{self.path}' appeared while writing")
+            os.replace(final, self.path)
+            self._files.remove(final)
+        except (RuntimeError, OSError) as err:
+            self.abort()
+            raise OutputError(f"writing '{self.path}' failed ({_first_line(err)}): "
+                              "check free space and permissions, then run again") from None
+        self.abort()  # removes the intermediate of a COG
+
+    def _verify(self, path: str) -> None:
+        ds = gdal.Open(path)
+        if (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) != (self.width, self.height, self.count):
+            raise RuntimeError("the written file does not have the expected size")
+        # Decoding the last block proves the data reached the disk whole.
+        band = ds.GetRasterBand(self.count)
+        band.ReadRaster(max(self.width - 1, 0), max(self.height - 1, 0), 1, 1)
+        ds = None
+
+    def abort(self) -> None:
+        """Drop the temporary files; the target path is left untouched."""
+        self._ds = None
+        for name in list(self._files):
+            for candidate in (name, name + ".aux.xml", name + ".ovr"):
+                try:
+                    os.remove(candidate)
+                except FileNotFoundError:
+                    pass
+            self._files.remove(name)
+
+
+def write_quicklook(path: str, png: str, max_size: int = 1024, bands=(1, 2, 3),
+                    percentiles=(2.0, 98.0)) -> str:
+    """A PNG of ``path`` (at most ``max_size`` pixels a side) with a per-band percentile stretch."""
+    ds = _open(path)
+    bands = [b for b in bands if b <= ds.RasterCount] or [1]
+    factor = max(ds.RasterXSize, ds.RasterYSize) / max_size
+    width = max(1, round(ds.RasterXSize / max(factor, 1)))
+    height = max(1, round(ds.RasterYSize / max(factor, 1)))
+    scale = []
+    for b in bands:
+        band = ds.GetRasterBand(b)
+        data = band.ReadAsArray(buf_xsize=width, buf_ysize=height).astype(np.float64)
+        nodata = band.GetNoDataValue()
+        valid = data[data != nodata] if nodata is not None else data.ravel()
+        lo, hi = np.percentile(valid, percentiles) if valid.size else (0.0, 1.0)
+        scale.append([float(lo), float(max(hi, lo + 1e-6)), 1, 255])  # 0 stays for nodata
+    tmp = png + ".partial.png"
+    try:
+        gdal.Translate(tmp, ds, format="PNG", outputType=gdal.GDT_Byte, bandList=bands,
+                       width=width, height=height, scaleParams=scale, noData=0 if ds.GetRasterBand(1).GetNoDataValue() is not None else None)
+        os.replace(tmp, png)
+    except (RuntimeError, OSError) as err:
+        raise OutputError(f"cannot write quicklook '{png}' ({_first_line(err)})") from None
+    finally:
+        for leftover in (tmp, tmp + ".aux.xml"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    return png

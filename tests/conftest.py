@@ -1,0 +1,79 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(HERE, "data")
+sys.path.insert(0, HERE)
+
+LANDSAT = os.path.join(DATA, "landsat8_rgb_crop.tif")  # 203 x 157, UInt16, R G B, untagged 0 fill
+RGBN = os.path.join(DATA, "rgbn_5m_crop.tif")  # 121 x 95, Byte, R G B NIR
+
+
+@pytest.fixture(scope="session")
+def x4_model(tmp_path_factory):
+    from models import export_test_model
+
+    return export_test_model(str(tmp_path_factory.mktemp("models") / "x4"), scale=4, margin=32)
+
+
+@pytest.fixture(scope="session")
+def x2_rgbn_model(tmp_path_factory):
+    from models import export_test_model
+
+    return export_test_model(str(tmp_path_factory.mktemp("models") / "x2"), scale=2,
+                             bands=("red", "green", "blue", "nir"), margin=16)
+
+
+@pytest.fixture(scope="session")
+def sr4rs_tf1_model(tmp_path_factory):
+    from models import export_sr4rs_tf1_model
+
+    return export_sr4rs_tf1_model(str(tmp_path_factory.mktemp("models") / "sr4rs_tf1"))
+
+
+def run_cli(*args, timeout=300):
+    """Run ``python -m sr4rs.cli.main`` style commands; returns CompletedProcess with text output."""
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def read(path):
+    from osgeo import gdal
+
+    ds = gdal.Open(str(path))
+    return np.moveaxis(ds.ReadAsArray(), 0, -1) if ds.RasterCount > 1 else ds.ReadAsArray()[..., None]
+
+
+@pytest.fixture
+def readonly_dir(tmp_path):
+    """A folder nothing can be written to, also for root (a read-only tmpfs)."""
+    path = tmp_path / "ro"
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        yield path
+        path.chmod(0o755)
+        return
+    if shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot make a read-only folder here (root without mount)")
+    yield path
+    subprocess.run(["umount", str(path)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on a 256 KiB tmpfs, to make writes fail half-way (root only)."""
+    path = tmp_path / "full"
+    path.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("needs root and mount to make a small disk")
+    yield path
+    subprocess.run(["umount", str(path)], check=False)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Rebuild the test crops from the shared sample imagery (see README.md here).
+# Usage: bash tests/data/make_data.sh [path/to/shared/data]
+set -euo pipefail
+src=${1:-"$(dirname "$0")/../../../shared/data"}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+co=(-co TILED=YES -co COMPRESS=DEFLATE -co PREDICTOR=2)
+# Landsat 8 B4, B3, B2 (red, green, blue): the file stores B2, B3, B4, hence -b 3 -b 2 -b 1.
+# 203 x 157 pixels crossing the scene's fill border (0, untagged).
+gdal_translate -q -b 3 -b 2 -b 1 -srcwin 1050 250 203 157 "${co[@]}" \
+  "$src/landsat8_224078_20200518_b234_30m.tif" "$here/landsat8_rgb_crop.tif"
+# 4-band 5 m RGBN, byte, 121 x 95 pixels.
+gdal_translate -q -srcwin 200 150 121 95 "${co[@]}" "$src/rgbn_5m.tif" "$here/rgbn_5m_crop.tif"
+# The demo scene: 512 x 512 Landsat pixels from the part held out of training (rows >= 1300).
+gdal_translate -q -b 3 -b 2 -b 1 -srcwin 700 1348 512 512 "${co[@]}" \
+  "$src/landsat8_224078_20200518_b234_30m.tif" "$top/examples/landsat8_rgb_512.tif"
+for f in "$here/landsat8_rgb_crop.tif" "$top/examples/landsat8_rgb_512.tif"; do
+  python3 - "$f" <<'PY'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+for i, name in enumerate(("B4 red", "B3 green", "B2 blue")):
+    ds.GetRasterBand(i + 1).SetDescription(name)
+ds = None
+PY
+done
+python3 - "$here/rgbn_5m_crop.tif" <<'PY'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+for i, name in enumerate(("red", "green", "blue", "nir")):
+    ds.GetRasterBand(i + 1).SetDescription(name)
+ds = None
+PY
+rm -f "$here"/*.aux.xml "$top"/examples/*.aux.xml

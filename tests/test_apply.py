@@ -1,0 +1,184 @@
+"""The streaming engine on real Landsat 8 and RGBN crops."""
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from conftest import LANDSAT, RGBN, read
+from sr4rs import ApplyOptions, load_model, super_resolve
+from sr4rs.engine import resolve_nodata
+from sr4rs.raster import default_creation_options
+
+
+def _run(tmp_path, model, name="sr.tif", src=LANDSAT, **kw):
+    out = tmp_path / name
+    report = super_resolve(src, model, str(out), ApplyOptions(**kw))
+    return out, report
+
+
+def test_georeferencing_size_and_bands_are_exact(tmp_path, x4_model):
+    out, report = _run(tmp_path, x4_model, nodata=0)
+    src, dst = gdal.Open(LANDSAT), gdal.Open(str(out))
+    assert (dst.RasterXSize, dst.RasterYSize) == (203 * 4, 157 * 4)  # odd, non-square
+    assert dst.GetProjection() == src.GetProjection()
+    x0, dx, rx, y0, ry, dy = src.GetGeoTransform()
+    assert dst.GetGeoTransform() == (x0, dx / 4, rx / 4, y0, ry / 4, dy / 4)
+    assert [dst.GetRasterBand(i + 1).GetDescription() for i in range(3)] == ["B4 red", "B3 green", "B2 blue"]
+    assert dst.GetRasterBand(1).DataType == gdal.GDT_UInt16
+    assert dst.GetMetadataItem("SR4RS_SCALE") == "4"
+    structure = dst.GetMetadata("IMAGE_STRUCTURE")
+    assert structure["COMPRESSION"] == "DEFLATE"
+    assert dst.GetRasterBand(1).GetBlockSize() == [256, 256]
+    assert report.width == 812 and report.height == 628
+    # The ground covered is the same: corners agree to the metre.
+    for px, py in ((203, 157), (0, 0)):
+        assert gdal.ApplyGeoTransform(src.GetGeoTransform(), px, py) == \
+            gdal.ApplyGeoTransform(dst.GetGeoTransform(), px * 4, py * 4)
+
+
+def test_result_is_close_to_the_input_radiometry(tmp_path, x4_model):
+    """The test model is bicubic plus a small residual: block means must match the input."""
+    out, _ = _run(tmp_path, x4_model, encoding="float32", nodata=0)
+    lr = read(LANDSAT).astype(np.float64)
+    sr = read(out).astype(np.float64)
+    valid = ~np.all(lr == 0, axis=-1)
+    # bring SR back to the LR grid by 4x4 block averaging
+    back = sr.reshape(157, 4, 203, 4, 3).mean(axis=(1, 3))
+    inner = valid.copy()
+    inner[:3], inner[-3:], inner[:, :3], inner[:, -3:] = False, False, False, False
+    # fill pixels neighbouring the border are disturbed; use pixels far from any fill pixel
+    assert np.median(np.abs(back[inner] - lr[inner]) / lr[inner]) < 0.05
+
+
+@pytest.mark.parametrize("ts,batch", [(32, 1), (96, 3), (512, None)])
+def test_tile_size_does_not_change_pixels(tmp_path, x4_model, ts, batch):
+    reference, _ = _run(tmp_path, x4_model, "ref.tif", encoding="float32", tile_size=1024)
+    out, report = _run(tmp_path, x4_model, encoding="float32", tile_size=ts, batch_size=batch)
+    a, b = read(reference), read(out)
+    assert a.shape == b.shape == (628, 812, 3)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=0.05)
+    assert report.tiles >= 1
+
+
+def test_threaded_and_sequential_runs_agree(tmp_path, x4_model):
+    a, _ = _run(tmp_path, x4_model, "a.tif", tile_size=64, threads=True)
+    b, _ = _run(tmp_path, x4_model, "b.tif", tile_size=64, threads=False)
+    np.testing.assert_array_equal(read(a), read(b))
+
+
+def test_nodata_pixels_stay_nodata_and_empty_tiles_are_skipped(tmp_path, x4_model):
+    out, report = _run(tmp_path, x4_model, tile_size=32, nodata=0)
+    lr, sr = read(LANDSAT), read(out)
+    lr_fill = np.all(lr == 0, axis=-1)
+    assert 0.05 < lr_fill.mean() < 0.9  # the crop really straddles the fill border
+    hr_fill = np.repeat(np.repeat(lr_fill, 4, 0), 4, 1)
+    sr_fill = np.all(sr == 0, axis=-1)
+    np.testing.assert_array_equal(sr_fill, hr_fill)
+    assert gdal.Open(str(out)).GetRasterBand(1).GetNoDataValue() == 0
+    assert report.skipped_tiles > 0
+
+
+def test_without_nodata_the_fill_is_super_resolved_like_any_value(tmp_path, x4_model):
+    out, report = _run(tmp_path, x4_model, tile_size=32)
+    assert report.skipped_tiles == 0
+    assert gdal.Open(str(out)).GetRasterBand(1).GetNoDataValue() is None
+
+
+def test_nodata_policy_order():
+    assert resolve_nodata(-1.0, 0.0, 5.0) == -1.0
+    assert resolve_nodata(None, 0.0, 5.0) == 0.0
+    assert resolve_nodata(None, None, 5.0) == 5.0
+    assert resolve_nodata(float("nan"), None, None) is None
+
+
+def test_tagged_nodata_wins(tmp_path, x4_model):
+    tagged = tmp_path / "tagged.tif"
+    gdal.Translate(str(tagged), LANDSAT, noData=0)
+    out, report = _run(tmp_path, x4_model, src=str(tagged), tile_size=32, nodata=7)
+    assert gdal.Open(str(out)).GetRasterBand(1).GetNoDataValue() == 0
+    assert report.skipped_tiles > 0
+
+
+def test_tiny_image_smaller_than_the_margin(tmp_path, x4_model):
+    tiny = tmp_path / "tiny.tif"
+    gdal.Translate(str(tiny), LANDSAT, srcWin=[150, 120, 5, 3])
+    out, _ = _run(tmp_path, x4_model, src=str(tiny))
+    assert read(out).shape == (12, 20, 3)
+
+
+def test_encoding_clips_to_the_type(tmp_path, x4_model):
+    out, _ = _run(tmp_path, x4_model, encoding="unsigned_char")  # SR4RS's name for uint8
+    ds = gdal.Open(str(out))
+    assert ds.GetRasterBand(1).DataType == gdal.GDT_Byte
+    assert read(out).max() == 255  # Landsat DNs are above 255: clipped, not wrapped
+
+
+def test_creation_options_and_cog(tmp_path, x4_model):
+    out, _ = _run(tmp_path, x4_model, creation_options={"COMPRESS": "LZW", "BLOCKXSIZE": "128",
+                                                        "BLOCKYSIZE": "128"})
+    ds = gdal.Open(str(out))
+    assert ds.GetMetadata("IMAGE_STRUCTURE")["COMPRESSION"] == "LZW"
+    assert ds.GetRasterBand(1).GetBlockSize() == [128, 128]
+    cog, _ = _run(tmp_path, x4_model, "cog.tif", cog=True)
+    ds = gdal.Open(str(cog))
+    assert ds.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    assert ds.GetRasterBand(1).GetOverviewCount() >= 1
+    np.testing.assert_array_equal(read(cog), read(out))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cog.tif", "sr.tif"]  # no intermediate left
+
+
+def test_bigtiff_is_chosen_from_the_uncompressed_size():
+    assert "BIGTIFF" not in default_creation_options(np.uint16, 2 * 1024 ** 3)
+    # a Sentinel-2 tile, 10980 x 10980, 4 bands, x4, UInt16: 7.7 GB uncompressed
+    assert default_creation_options(np.uint16, 43920 * 43920 * 4 * 2)["BIGTIFF"] == "YES"
+
+
+def test_sr4rs_tf1_model_without_metadata(tmp_path, sr4rs_tf1_model):
+    """SR4RS's published models: TF1 graph, keys 'lr_input:0' / 'output_64:0', no metadata, x4."""
+    model = load_model(sr4rs_tf1_model)
+    assert model.scale == 4 and not model.has_metadata and model.pads == (32, 64, 128, 256, 512)
+    out, _ = _run(tmp_path, model, src=RGBN, pad=64, tile_size=128)
+    ds = gdal.Open(str(out))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (121 * 4, 95 * 4, 4)
+    # far from the edges, the engine's pixels equal one direct call of the model on the whole image
+    lr = read(RGBN).astype(np.float32)
+    padded = np.pad(lr, ((16, 16), (16, 16), (0, 0)), mode="reflect")[None]
+    direct = model.predict(padded, 64)[0]
+    np.testing.assert_allclose(read(out)[40:-40, 40:-40], np.clip(np.rint(direct), 0, 255)[40:-40, 40:-40],
+                               atol=1)
+
+
+def test_scale_flag_overrides_models_without_metadata(sr4rs_tf1_model, x4_model):
+    assert load_model(sr4rs_tf1_model, scale=2).scale == 2
+    from sr4rs.errors import ModelError
+    with pytest.raises(ModelError, match="contradicts"):
+        load_model(x4_model, scale=2)
+
+
+def test_exported_model_runs_in_a_tf1_session_like_otbtf(x4_model):
+    """OTBTF's TensorflowModelServe: TF1 session, tag 'serve', tensors from the SignatureDef."""
+    from sr4rs import SessionModel
+
+    lr = read(LANDSAT)[:40, :40][None].astype(np.float32)
+    session = SessionModel(x4_model)
+    assert session.inputs.keys() == {"lr_input"}
+    assert {"output_0", "output_32", "output_64", "output_512"} <= set(session.outputs)
+    got = session.run(lr, "output_32")
+    session.close()
+    expected = load_model(x4_model).predict(lr, 32)
+    assert got.shape == (1, 160 - 64, 160 - 64, 3)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-2)
+
+
+def test_two_times_model_on_rgbn(tmp_path, x2_rgbn_model):
+    out, _ = _run(tmp_path, x2_rgbn_model, src=RGBN, tile_size=64)
+    ds = gdal.Open(str(out))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (242, 190, 4)
+    assert ds.GetGeoTransform()[1] == gdal.Open(RGBN).GetGeoTransform()[1] / 2
+    assert [ds.GetRasterBand(i + 1).GetDescription() for i in range(4)] == ["red", "green", "blue", "nir"]
+
+
+def test_without_a_margin_seams_appear(tmp_path, x4_model):
+    """The control for the tile-size test: with --pad 0 tile borders do change pixels."""
+    a, _ = _run(tmp_path, x4_model, "a.tif", encoding="float32", tile_size=1024, pad=0)
+    b, _ = _run(tmp_path, x4_model, "b.tif", encoding="float32", tile_size=32, pad=0)
+    assert np.abs(read(a) - read(b)).max() > 1.0

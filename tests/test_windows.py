@@ -1,0 +1,38 @@
+"""Tiling geometry: pure functions, checked exhaustively on small cases."""
+import itertools
+
+import numpy as np
+import pytest
+
+from sr4rs.windows import Window, output_geotransform, pad_widths, tile_grid
+
+
+@pytest.mark.parametrize("width,height,size,margin", [(203, 157, 8, 4), (5, 3, 16, 8), (64, 64, 64, 0),
+                                                      (1, 1, 4, 2), (130, 7, 32, 16)])
+def test_cores_cover_the_image_exactly_once(width, height, size, margin):
+    cover = np.zeros((height, width), int)
+    for tile in tile_grid(width, height, size, margin):
+        cover[tile.core.slices()] += 1
+        assert tile.read.width == tile.read.height == size + 2 * margin
+        assert tile.read.col_off == tile.core.col_off - margin
+        assert tile.read.row_off == tile.core.row_off - margin
+    assert (cover == 1).all()
+
+
+def test_pad_widths_complete_the_clipped_read():
+    for col, row, w, h in itertools.product((-5, 0, 3), (-2, 0, 4), (6, 20), (6, 20)):
+        read = Window(col, row, w, h)
+        inner = read.clip(10, 8)
+        (top, bottom), (left, right) = pad_widths(read, 10, 8)
+        assert min(top, bottom, left, right) >= 0
+        assert inner.height + top + bottom == h and inner.width + left + right == w
+
+
+def test_output_geotransform_keeps_origin_and_divides_pixel_size():
+    gt = (748845.0, 30.0, 0.0, -2784495.0, 0.0, -30.0)
+    assert output_geotransform(gt, 4) == (748845.0, 7.5, 0.0, -2784495.0, 0.0, -7.5)
+
+
+def test_bad_tile_size_is_refused():
+    with pytest.raises(ValueError, match="size=0"):
+        list(tile_grid(10, 10, 0, 0))
