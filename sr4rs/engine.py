@@ -189,7 +189,8 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
                   options: ApplyOptions = ApplyOptions(), progress: Optional[Progress] = None) -> ApplyReport:
     """Super-resolve ``input_path`` with ``model`` into the GeoTIFF ``output_path``.
 
-    ``progress`` is called with the number of input pixels done after each write.
+    ``progress`` is called with 0 once all checks have passed, then with the number
+    of input pixels done after each write.
     Nothing is left at ``output_path`` if anything fails or is interrupted.
     """
     start = time.perf_counter()
@@ -217,6 +218,8 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
         color_interps=interps, metadata=metadata, creation_options=options.creation_options,
         cog=options.cog, overwrite=options.overwrite)
     model_seconds, skipped = 0.0, 0
+    if progress is not None:
+        progress(0)  # everything is checked: the work starts now
     try:
         def infer(batch: _Batch) -> Optional[np.ndarray]:
             nonlocal model_seconds

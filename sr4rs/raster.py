@@ -235,18 +235,21 @@ class AtomicWriter:
         data = np.ascontiguousarray(np.moveaxis(array, -1, 0))
         try:
             self._ds.WriteArray(data, xoff=window.col_off, yoff=window.row_off)
+            return
         except RuntimeError as err:
-            raise OutputError(f"writing '{self.path}' failed ({_first_line(err)}): "
-                              "check free space and permissions, then run again") from None
+            reason = _first_line(err)
+        # Raised outside the except block: GDAL's traceback would keep the dataset alive
+        # until some later garbage collection, whose failing close GDAL can only print.
+        raise OutputError(f"writing '{self.path}' failed ({reason}): "
+                          "check free space and permissions, then run again")
 
     def commit(self) -> None:
         """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
         try:
-            gdal.ErrorReset()
             self._ds.FlushCache()
-            self._ds = None  # closing writes the last blocks and the directory
-            if gdal.GetLastErrorType() >= gdal.CE_Failure:
-                raise RuntimeError(gdal.GetLastErrorMsg())
+            error = self._close()  # closing writes the last blocks and the directory
+            if error:
+                raise RuntimeError(error)
             final = self._tmp
             if self.cog:
                 final = self._tmp[:-len(".partial.tif")] + ".cog.partial.tif"
@@ -258,11 +261,13 @@ class AtomicWriter:
                 raise FileExistsError(f"'{self.path}' appeared while writing")
             os.replace(final, self.path)
             self._files.remove(final)
+            reason = None
         except (RuntimeError, OSError) as err:
-            self.abort()
-            raise OutputError(f"writing '{self.path}' failed ({_first_line(err)}): "
-                              "check free space and permissions, then run again") from None
-        self.abort()  # removes the intermediate of a COG
+            reason = _first_line(err)
+        self.abort()  # removes the temporary files (and the intermediate of a COG)
+        if reason is not None:
+            raise OutputError(f"writing '{self.path}' failed ({reason}): "
+                              "check free space and permissions, then run again")
 
     def _verify(self, path: str) -> None:
         ds = gdal.Open(path)
@@ -273,9 +278,28 @@ class AtomicWriter:
         band.ReadRaster(max(self.width - 1, 0), max(self.height - 1, 0), 1, 1)
         ds = None
 
+    def _close(self) -> str:
+        """Close the dataset; return GDAL's error message if closing failed, else ''.
+
+        GDAL 3.6's bindings cannot raise from a destructor (the error would only be
+        printed), so the error state is read back instead.
+        """
+        if self._ds is None:
+            return ""
+        gdal.DontUseExceptions()
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        try:
+            gdal.ErrorReset()
+            self._ds = None
+            failed = gdal.GetLastErrorType() >= gdal.CE_Failure
+            return (gdal.GetLastErrorMsg() or "close failed") if failed else ""
+        finally:
+            gdal.PopErrorHandler()
+            gdal.UseExceptions()
+
     def abort(self) -> None:
         """Drop the temporary files; the target path is left untouched."""
-        self._ds = None
+        self._close()
         for name in list(self._files):
             for candidate in (name, name + ".aux.xml", name + ".ovr"):
                 try:

@@ -182,3 +182,18 @@ def test_without_a_margin_seams_appear(tmp_path, x4_model):
     a, _ = _run(tmp_path, x4_model, "a.tif", encoding="float32", tile_size=1024, pad=0)
     b, _ = _run(tmp_path, x4_model, "b.tif", encoding="float32", tile_size=32, pad=0)
     assert np.abs(read(a) - read(b)).max() > 1.0
+
+
+def test_progress_reports_every_input_pixel_once(tmp_path, x4_model):
+    calls = []
+    super_resolve(LANDSAT, x4_model, str(tmp_path / "sr.tif"), ApplyOptions(tile_size=64), progress=calls.append)
+    assert calls[0] == 0 and sum(calls) == 203 * 157 and len(calls) > 10
+
+
+def test_cli_progress_bar_shows_pixels_per_second(capsys):
+    from sr4rs.cli.common import progress_bar
+
+    with progress_bar(1000, "super-resolving", disable=False) as bar:
+        bar(0)
+        bar(1000)
+    assert "px/s" in capsys.readouterr().err

@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--backend", choices=("native", "otbtf"), default="native",
                         help="native (default) or OTBTF's TensorflowModelServe where OTBTF is installed")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (there is none either when stderr is not a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         apply_with_otbtf(args.input, args.savedmodel, args.output, options, scale=args.scale)
     else:
         total = api.input_pixels(args.input)
-        with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
+        with progress_bar(total, "super-resolving", disable=True if args.no_progress else None) as bar:
             report = api.apply(args.input, args.output, savedmodel=args.savedmodel, options=options,
                                scale=args.scale, progress=bar.update)
         print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "

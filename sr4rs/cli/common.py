@@ -13,10 +13,22 @@ EXIT_INTERRUPTED = 130
 
 
 def quiet_tensorflow() -> None:
-    """TensorFlow prints C++ and absl chatter on import; keep the terminal for our messages."""
+    """Import TensorFlow with its C++ start-up chatter (absl, oneDNN notices) sent to
+    /dev/null: TF_CPP_MIN_LOG_LEVEL does not silence those lines, and the terminal is
+    kept for our own one-line messages."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def run_command(prog: str, func: Callable[[], Optional[int]]) -> int:
@@ -31,8 +43,29 @@ def run_command(prog: str, func: Callable[[], Optional[int]]) -> int:
         return EXIT_INTERRUPTED
 
 
-def progress_bar(total: int, desc: str, unit: str = "px", disable: bool = False):
-    """A tqdm bar (pixels/s with SI prefixes); ``disable`` where output is not a terminal by choice."""
-    from tqdm import tqdm
+class progress_bar:
+    """A tqdm bar (pixels/s with SI prefixes) that appears at the first call, i.e. once the
+    library has checked everything and starts the work, so that an error is never drawn
+    under an empty bar. ``disable=None`` shows it only on a terminal (logs stay clean).
+    Use as a context manager; the instance is the progress callback."""
 
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable, dynamic_ncols=True)
+    def __init__(self, total: int, desc: str, unit: str = "px", disable=None):
+        self._kwargs = dict(total=total, desc=desc, unit=unit, unit_scale=True, disable=disable,
+                            dynamic_ncols=True)
+        self._bar = None
+
+    def __call__(self, n: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(**self._kwargs)
+        self._bar.update(n)
+
+    update = __call__
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.close()
