@@ -118,16 +118,17 @@ def check_pair(lr: Grid, hr: Grid, unit: str = "m") -> PairGeometry:
         raise InputError(f"{lr.name} and {hr.name} have the same pixel size ({abs(ldx):.6g}), ratio 1: "
                          "give an HR image finer than the LR image, or one image with --factor")
     check_overlap(lr, hr)
-    # The LR origin in HR pixels: must be a whole number for LR pixels to be unions of HR pixels.
-    col = (lx0 - hx0) / hdx
-    row = (ly0 - hy0) / hdy
-    frac_c, frac_r = col - round(col), row - round(row)
+    # The HR origin in HR pixels from the LR origin: a whole number makes LR pixels unions of HR pixels.
+    col = (hx0 - lx0) / hdx
+    row = (hy0 - ly0) / hdy
+    frac_c, frac_r = col - round(col) + 0.0, row - round(row) + 0.0  # + 0.0: no "-0.000" in messages
     if abs(frac_c) > _ALIGN_TOLERANCE or abs(frac_r) > _ALIGN_TOLERANCE:
-        raise InputError(f"{hr.name} grid is not aligned with {lr.name} grid: origins are offset by "
+        raise InputError(f"{hr.name} grid is not aligned with {lr.name} grid: the HR origin is "
                          f"{frac_c:+.3f} x {frac_r:+.3f} HR pixels ({frac_c * abs(hdx):+.4g} x "
-                         f"{frac_r * abs(hdy):+.4g} {unit}) from a whole HR pixel: resample the HR image onto "
-                         "a grid aligned with the LR one (gdalwarp -te with the LR bounds and -tr)")
-    return PairGeometry(rx, int(round(col)), int(round(row)), lr, hr)
+                         f"{frac_r * abs(hdy):+.4g} {unit}) off a whole number of HR pixels from the LR origin: "
+                         "resample the HR image onto a grid aligned with the LR one "
+                         "(gdalwarp -te with the LR bounds and -tr)")
+    return PairGeometry(rx, -int(round(col)), -int(round(row)), lr, hr)
 
 
 def wald_geometry(hr: Grid, factor: int) -> PairGeometry:

@@ -10,6 +10,8 @@ from .common import run_command
 # subcommand -> module under sr4rs.cli exposing add_arguments(parser) and run(args)
 COMMANDS = {
     "apply": "Super-resolve a scene with a SavedModel, region by region.",
+    "extract": "Cut LR/HR patch pairs (OTBTF patches images) for training.",
+    "train": "Train a super-resolution network on patches and export a SavedModel.",
 }
 
 

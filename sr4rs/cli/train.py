@@ -1,0 +1,111 @@
+"""``sr4rs train`` (and ``train.py``): train a generator on LR/HR patches and export a SavedModel.
+
+Flag names and defaults are SR4RS's, so its documented command lines run unchanged;
+each flag fills the TrainConfig field of the same name.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from .common import quiet_tensorflow, run_command
+
+PROG = "sr4rs train"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..trainer import TrainConfig
+
+    d = TrainConfig(lr_patches=(), hr_patches=(), save_ckpt="")
+    p.add_argument("--lr_patches", nargs="+", required=True, help="LR patches images (OTBTF format)")
+    p.add_argument("--hr_patches", nargs="+", required=True, help="HR patches images, same order as --lr_patches")
+    p.add_argument("--valid_lr_patches", nargs="+", default=(), help="validation LR patches (PSNR vs bicubic "
+                   "each epoch)")
+    p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
+    p.add_argument("--save_ckpt", required=True, help="checkpoint folder (one checkpoint per epoch)")
+    p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix)")
+    p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
+                   "the epoch count and the optimiser")
+    p.add_argument("--savedmodel", help="export a SavedModel here at the end")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --savedmodel folder")
+    p.add_argument("--preview", help="LR image whose super-resolved centre is logged to TensorBoard each epoch")
+    p.add_argument("--logdir", help="TensorBoard log folder")
+    p.add_argument("--vggfile", help="VGG19 weights (vgg19.npy) for the perceptual loss; nothing is downloaded")
+    p.add_argument("--lr_scale", type=float, default=d.lr_scale, help="LR radiometric scaling (built into the model)")
+    p.add_argument("--hr_scale", type=float, default=d.hr_scale, help="HR radiometric scaling (built into the model)")
+    p.add_argument("--previews_step", type=int, default=d.previews_step, help="kept for SR4RS command lines; "
+                   "previews are written once per epoch")
+    p.add_argument("--arch", choices=("sr4rs", "edsr"), default=d.arch, help="generator: sr4rs (SR4RS's, default) "
+                   "or edsr (light, tens of times cheaper per pixel: the sensible choice on CPUs)")
+    p.add_argument("--depth", type=int, default=d.depth, help="generator and discriminator depth")
+    p.add_argument("--nresblocks", type=int, default=d.nresblocks, help="residual blocks in the generator")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batchsize", type=int, default=d.batchsize)
+    p.add_argument("--adam_lr", type=float, default=d.adam_lr, help="Adam learning rate")
+    p.add_argument("--adam_b1", type=float, default=d.adam_b1, help="Adam beta1")
+    p.add_argument("--l1weight", type=float, default=d.l1weight)
+    p.add_argument("--l2weight", type=float, default=d.l2weight)
+    p.add_argument("--vggweight", type=float, default=d.vggweight, help="VGG loss weight (used with --vggfile)")
+    p.add_argument("--vggfeatures", default=d.vggfeatures, choices=("vgg54", "vgg54lin", "vgg344454", "1234lin", "1234"))
+    p.add_argument("--ganweight", type=float, default=d.ganweight, help="adversarial loss weight (0: no GAN)")
+    p.add_argument("--losstype", default=d.losstype, choices=("WGAN-GP", "LSGAN"))
+    p.add_argument("--streaming", action="store_true", help="read patches from disk as needed (low RAM)")
+    p.add_argument("--pretrain", action="store_true", help="first train --epochs on the pixel losses alone")
+    p.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
+    p.add_argument("--seed", type=int, help="seed: the same seed repeats a run")
+    p.add_argument("--keep_ckpt", type=int, default=d.keep_ckpt, help="checkpoints kept")
+    p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
+    p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
+    p.add_argument("--description", default="", help="free text recorded in the model")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace):
+    from ..trainer import TrainConfig
+
+    values = {}
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name)
+        values[f.name] = tuple(value) if isinstance(value, list) else value
+    return TrainConfig(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    quiet_tensorflow()
+    from tqdm import tqdm
+
+    from ..trainer import train
+
+    cfg = config_from_args(args)
+    bars = {}
+
+    def on_step(phase, epoch, i, steps, logs):
+        key = (phase, epoch)
+        if key not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            bars[key] = tqdm(total=steps, desc=f"{phase} {epoch + 1}/{cfg.epochs}", unit="step",
+                             disable=True if args.no_progress else None, dynamic_ncols=True)
+        bars[key].update(1)
+        bars[key].set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+
+    try:
+        result = train(cfg, on_step)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    last = result.history[-1] if result.history else {}
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
+    print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+    if result.savedmodel:
+        print(f"exported {result.savedmodel}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(PROG, lambda: run(args))
