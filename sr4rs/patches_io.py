@@ -271,12 +271,12 @@ class ExtractionPlan:
         return 2 * len(self.windows)
 
 
-def _grid(info: raster.RasterInfo, role: str, required: bool) -> Grid:
+def _grid(info: raster.RasterInfo, role: str, needed_for: Optional[str], alternative: str = "") -> Grid:
     gt = info.geotransform
     if gt is None:
-        if required:
-            raise InputError(f"{role} '{info.path}' has no geotransform: georeference it (gdal_edit -a_ullr "
-                             "-a_srs), or give only the HR image with --factor")
+        if needed_for:
+            raise InputError(f"{role} '{info.path}' has no geotransform, needed for {needed_for}: "
+                             f"georeference it (gdal_edit -a_ullr -a_srs){alternative}")
         gt = (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)  # pixel coordinates
     return Grid(info.width, info.height, tuple(gt), f"{role} '{info.path}'")
 
@@ -298,12 +298,13 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
             raise InputError("no --lr image and no --factor: give --lr, or --factor to make the LR side "
                              "by degrading the HR image (Wald's protocol)")
         lr_info = None
-        geometry = wald_geometry(_grid(hr_info, "HR", required=points is not None), factor)
+        geometry = wald_geometry(_grid(hr_info, "HR", "--points" if points is not None else None), factor)
         crs_wkt = hr_info.projection
     else:
         lr_info = raster.read_info(lr_path)
         check_same_crs(lr_info, hr_info)
-        geometry = check_pair(_grid(lr_info, "LR", True), _grid(hr_info, "HR", True),
+        pairing = ("pairing LR and HR pixels", ", or give only --hr with --factor")
+        geometry = check_pair(_grid(lr_info, "LR", *pairing), _grid(hr_info, "HR", *pairing),
                               unit=_unit(_srs(lr_info.projection)))
         if factor is not None and factor != geometry.ratio:
             raise InputError(f"--factor {factor} but the images' pixel size ratio is {geometry.ratio}: "

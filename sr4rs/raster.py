@@ -286,7 +286,10 @@ class AtomicWriter:
         """
         if self._ds is None:
             return ""
-        gdal.DontUseExceptions()
+        try:
+            gdal.DontUseExceptions()
+        except RuntimeError:  # GDAL 3.6 refuses when ogr/osr exceptions were switched on later
+            pass
         gdal.PushErrorHandler("CPLQuietErrorHandler")
         try:
             gdal.ErrorReset()

@@ -151,6 +151,9 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
         if (vdesc.ratio, vdesc.lr_bands, vdesc.hr_bands) != (desc.ratio, desc.lr_bands, desc.hr_bands):
             raise InputError("validation patches differ from training patches in ratio or bands: "
                              "extract both with the same settings")
+    if desc.lr_bands != desc.hr_bands:
+        raise InputError(f"LR patches have {desc.lr_bands} band(s) but HR patches {desc.hr_bands}: the generators "
+                         "map each band to itself, extract LR and HR with the same bands")
     scale = desc.ratio
     if scale < 2 or scale & (scale - 1):
         raise InputError(f"the HR/LR patch size ratio is {scale}: the networks support powers of two (2, 4, 8)")

@@ -61,7 +61,8 @@ def vgg_features(path: str, features: str = "vgg54") -> keras.Model:
             x = keras.layers.ReLU(name=f"relu{block}_{i + 1}")(pre)
             if name in wanted:
                 outputs.append(pre if linear else x)
-        x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
+        if block < last_block:  # "same" pooling: the coarse scales of small patches stay >= 1 pixel
+            x = keras.layers.MaxPooling2D(2, padding="same", name=f"pool{block}")(x)
     model = keras.Model(inp, outputs, name=f"vgg19_{features}")
     model.trainable = False
     return model

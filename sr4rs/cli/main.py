@@ -10,6 +10,7 @@ from .common import run_command
 # subcommand -> module under sr4rs.cli exposing add_arguments(parser) and run(args)
 COMMANDS = {
     "apply": "Super-resolve a scene with a SavedModel, region by region.",
+    "evaluate": "Measure a model against bicubic and other baselines (PSNR, SSIM, SAM, ERGAS, consistency).",
     "extract": "Cut LR/HR patch pairs (OTBTF patches images) for training.",
     "train": "Train a super-resolution network on patches and export a SavedModel.",
 }

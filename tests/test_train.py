@@ -1,0 +1,178 @@
+"""Training on patches cut from the real crops: every loss configuration learns, runs repeat
+with a seed, a killed run resumes, bad inputs stop before training, the export runs."""
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from conftest import LANDSAT, ROOT, read, run_cli
+from sr4rs.errors import InputError, OutputError
+from sr4rs.patches_io import extract_patches
+from sr4rs.trainer import TrainConfig, TrainingError, train
+
+EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
+
+
+@pytest.fixture(scope="module")
+def patches(tmp_path_factory):
+    """Wald pairs from a 192 x 192 crop of the real Landsat sample (x4, LR patches 8 px)."""
+    d = tmp_path_factory.mktemp("patches")
+    hr = str(d / "hr_image.tif")
+    gdal.Translate(hr, EXAMPLE, srcWin=[100, 100, 192, 192])
+    extract_patches(None, hr, str(d / "lr.tif"), str(d / "hr.tif"), 8, step=8, factor=4, val_fraction=0.25, seed=0)
+    return {k: str(d / f"{k}.tif") for k in ("lr_train", "hr_train", "lr_val", "hr_val")}
+
+
+def _cfg(patches, tmp_path, **kw):
+    base = dict(lr_patches=(patches["lr_train"],), hr_patches=(patches["hr_train"],),
+                save_ckpt=str(tmp_path / "ckpt"), arch="edsr", depth=8, nresblocks=1, batchsize=4, epochs=3,
+                l1weight=0.0, l2weight=0.0, vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory):
+    """A VGG19-shaped weights dict (same layer names, narrow channels), seeded: no download."""
+    rng = np.random.default_rng(0)
+    weights, cin = {}, 3
+    for block, n, width in ((1, 2, 4), (2, 2, 4), (3, 4, 8), (4, 4, 8), (5, 4, 8)):
+        for i in range(n):
+            weights[f"conv{block}_{i + 1}"] = [rng.normal(0, 0.2, (3, 3, cin, width)).astype(np.float32),
+                                              np.zeros(width, np.float32)]
+            cin = width
+    path = str(tmp_path_factory.mktemp("vgg") / "vgg19.npy")
+    np.save(path, weights, allow_pickle=True)
+    return path
+
+
+@pytest.mark.parametrize("name,kw,term", [
+    ("l1", dict(l1weight=1.0), "l1"),
+    ("l2", dict(l2weight=100.0), "l2"),
+    ("wgan-gp", dict(l2weight=100.0, ganweight=0.001, losstype="WGAN-GP", adam_b1=0.0), "l2"),
+    ("lsgan", dict(l2weight=100.0, ganweight=0.001, losstype="LSGAN", adam_b1=0.0), "l2"),
+    ("sr4rs-arch", dict(arch="sr4rs", depth=4, nresblocks=1, l1weight=1.0, ganweight=0.001), "l1"),
+])
+def test_each_loss_configuration_lowers_its_loss(patches, tmp_path, name, kw, term):
+    result = train(_cfg(patches, tmp_path, **kw))
+    first, last = result.history[0][term], result.history[-1][term]
+    assert np.isfinite(last) and last < first, (name, result.history)
+    if "ganweight" in kw:
+        assert "gan" in result.history[-1] and "dis" in result.history[-1]
+
+
+def test_vgg_loss_from_a_user_weights_file(patches, tmp_path, vgg_file):
+    result = train(_cfg(patches, tmp_path, vggweight=1.0, vggfile=vgg_file, vggfeatures="vgg344454", epochs=4))
+    assert result.history[-1]["vgg"] < result.history[0]["vgg"]
+    assert result.history[0]["vgg"] > 0
+
+
+def test_pretrain_then_train_and_validation_psnr(patches, tmp_path):
+    cfg = _cfg(patches, tmp_path, l1weight=1.0, pretrain=True, epochs=2,
+               valid_lr_patches=(patches["lr_val"],), valid_hr_patches=(patches["hr_val"],))
+    result = train(cfg)
+    assert [h["phase"] for h in result.history] == ["pretrain", "pretrain", "train", "train"]
+    assert {"val_psnr", "val_psnr_bicubic"} <= set(result.history[-1])
+
+
+def test_a_seed_repeats_a_run(patches, tmp_path):
+    a = train(_cfg(patches, tmp_path / "a", l1weight=1.0, epochs=1, augment=True))
+    b = train(_cfg(patches, tmp_path / "b", l1weight=1.0, epochs=1, augment=True))
+    assert a.history[-1]["l1"] == pytest.approx(b.history[-1]["l1"], rel=1e-5)
+
+
+def test_export_runs_through_apply_and_a_tf1_session(patches, tmp_path):
+    from sr4rs import SessionModel, load_model
+
+    cfg = _cfg(patches, tmp_path, l1weight=1.0, epochs=1, savedmodel=str(tmp_path / "model"), nodata=0.0,
+               bands=("B4 red", "B3 green", "B2 blue"))
+    train(cfg)
+    model = load_model(cfg.savedmodel)
+    assert model.scale == 4 and model.metadata.input_bands == ("B4 red", "B3 green", "B2 blue")
+    assert model.metadata.training["flags"]["arch"] == "edsr" and model.metadata.margin % 4 == 0
+    out = tmp_path / "sr.tif"
+    result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", cfg.savedmodel, "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert gdal.Open(str(out)).RasterXSize == 203 * 4
+    lr = read(LANDSAT)[60:100, 10:50][None].astype(np.float32)
+    session = SessionModel(cfg.savedmodel)
+    np.testing.assert_allclose(session.run(lr, "output_32"), model.predict(lr, 32), rtol=1e-4, atol=0.5)
+    session.close()
+    with pytest.raises(OutputError, match="already exists"):
+        train(dataclasses.replace(cfg, save_ckpt=str(tmp_path / "ckpt2")))
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(patches, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    args = ["train.py", "--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
+            "--save_ckpt", str(ckpt), "--arch", "edsr", "--depth", "8", "--nresblocks", "1", "--batchsize", "4",
+            "--epochs", "200", "--l1weight", "1", "--ganweight", "0", "--seed", "1"]
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (ckpt / "checkpoint").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    import tensorflow as tf
+
+    saved = tf.train.latest_checkpoint(str(ckpt))
+    assert saved is not None
+    saved_step = int(saved.rsplit("-", 1)[1])
+    reader = tf.train.load_checkpoint(saved)
+    saved_epoch = int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    steps_per_epoch = saved_step // saved_epoch
+    cfg = _cfg(patches, tmp_path, l1weight=1.0, epochs=saved_epoch + 1, load_ckpt=str(ckpt),
+               save_ckpt=str(ckpt))
+    result = train(cfg)
+    assert result.step == saved_step + steps_per_epoch
+    assert [h["epoch"] for h in result.history] == [saved_epoch + 1]
+
+
+def test_missing_or_corrupt_checkpoint_is_a_loud_error(patches, tmp_path):
+    with pytest.raises(TrainingError, match="holds no checkpoint"):
+        train(_cfg(patches, tmp_path, l1weight=1.0, load_ckpt=str(tmp_path / "nothing")))
+    good = train(_cfg(patches, tmp_path / "a", l1weight=1.0, epochs=1))
+    assert good.step > 0
+    index = next(p for p in (tmp_path / "a" / "ckpt").iterdir() if p.name.endswith(".index"))
+    index.write_bytes(b"\0" * 64)
+    with pytest.raises(TrainingError, match="cannot be restored"):
+        train(_cfg(patches, tmp_path / "b", l1weight=1.0, load_ckpt=str(tmp_path / "a" / "ckpt")))
+    # another architecture's checkpoint is refused too
+    with pytest.raises(TrainingError):
+        train(_cfg(patches, tmp_path / "c", l1weight=1.0, depth=16, load_ckpt=str(tmp_path / "a" / "ckpt")))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(patches, tmp_path):
+    with pytest.raises(TrainingError, match="non-finite"):
+        train(_cfg(patches, tmp_path, l2weight=1.0, lr_scale=1e30, hr_scale=1e30))
+
+
+@pytest.mark.parametrize("case", ["count", "bands", "vgg", "ratio"])
+def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
+    args = ["train.py", "--save_ckpt", str(tmp_path / "ck"), "--epochs", "1"]
+    if case == "count":
+        args += ["--lr_patches", patches["lr_train"], patches["lr_val"], "--hr_patches", patches["hr_train"]]
+    elif case == "bands":
+        one = str(tmp_path / "one_band.tif")
+        gdal.Translate(one, patches["hr_train"], bandList=[1])
+        args += ["--lr_patches", patches["lr_train"], "--hr_patches", one]
+    elif case == "vgg":
+        args += ["--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
+                 "--vggfile", str(tmp_path / "vgg19.npy")]
+    else:  # HR patches 3x the LR ones in size, but the patch rows do not match the count
+        odd = str(tmp_path / "odd.tif")
+        gdal.Translate(odd, patches["hr_train"], width=24, height=24 * (gdal.Open(patches["hr_train"]).RasterYSize // 32))
+        args += ["--lr_patches", patches["lr_train"], "--hr_patches", odd]
+    result = run_cli(*args)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "ck").exists() or not any(p.suffix == ".index" for p in (tmp_path / "ck").iterdir())
