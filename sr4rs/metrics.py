@@ -1,9 +1,5 @@
-"""Quality figures of a super-resolved image: against a reference (PSNR, SSIM, RMSE, SAM, ERGAS) and,
-without one, its consistency with the low-resolution input (as ESA's opensr-test defines it).
-
-Images are (H, W, C) arrays; ``mask`` is an optional (H, W) boolean array of the pixels to count.
-Whole-array functions use scikit-image; ``ScoreSums`` and ``ConsistencySums`` hold the same figures as
-sums that add up block by block, so that a scene of any size is scored in bounded memory.
+"""Quality figures of a super-resolved image against a reference (PSNR, SSIM, RMSE, SAM, ERGAS) and,
+without one, its consistency with the LR input as ESA's opensr-test defines it (reflectance, spectral, spatial).
 """
 from __future__ import annotations
 
@@ -14,9 +10,6 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 from scipy.ndimage import binary_erosion, maximum_filter
 from scipy.ndimage import shift as spline_shift
-from skimage.filters import window as apodization_window
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-from skimage.registration import phase_cross_correlation
 
 from .degrade import block_mean
 from .errors import InputError
@@ -30,6 +23,11 @@ SHIFT_UPSAMPLE = 100
 SHIFT_ROUNDS = 3
 
 DataRange = Union[None, float, Sequence[float], np.ndarray]
+
+# Images are (H, W, C) arrays; ``mask`` is an optional (H, W) boolean array of the pixels to count.
+# Whole-array functions use scikit-image, imported on first use: its metrics pull in scipy.stats,
+# seconds that a command failing on a bad path should not wait. ScoreSums and ConsistencySums hold
+# the same figures as sums that add up block by block, so a scene of any size fits in bounded memory.
 
 
 @dataclass(frozen=True)
@@ -189,6 +187,8 @@ def ergas_from(rmse_bands: Sequence[float], mean_bands: Sequence[float], factor:
 
 
 def _ssim_map(reference_band: np.ndarray, test_band: np.ndarray, peak: float) -> Optional[np.ndarray]:
+    from skimage.metrics import structural_similarity
+
     if min(reference_band.shape) < 2 * SSIM_RADIUS + 1:
         return None  # smaller than one window
     _, smap = structural_similarity(reference_band, test_band, data_range=peak, gaussian_weights=True,
@@ -202,6 +202,8 @@ def _ssim_map(reference_band: np.ndarray, test_band: np.ndarray, peak: float) ->
 def psnr(reference, test, mask=None, data_range: DataRange = None) -> Figure:
     """Peak signal-to-noise ratio in dB per band (``data_range``: one peak or one per band; default
     the reference's max - min per band); overall: the mean of the bands'. Identical bands: inf."""
+    from skimage.metrics import peak_signal_noise_ratio
+
     ref, tst = _pair(reference, test)
     mask = _mask(mask, ref.shape)
     peaks = _ranges(data_range, ref, mask)
@@ -266,7 +268,8 @@ def compare(reference, test, factor: float, mask=None, data_range: DataRange = N
 
 
 def _to_lr(sr, lr, factor: int, mask) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SR averaged over ``factor`` x ``factor`` blocks, the LR image, and the LR mask."""
+    """SR averaged over ``factor`` x ``factor`` blocks (``block_mean``, in float32: about 1e-7 relative
+    precision), the LR image, and the LR mask."""
     sr, lr = _as_image(sr, "SR image"), _as_image(lr, "LR image")
     expected = (lr.shape[0] * factor, lr.shape[1] * factor, lr.shape[2])
     if sr.shape != expected:
@@ -294,6 +297,8 @@ def spectral_consistency(sr, lr, factor: int, mask=None) -> float:
 def _registration_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Band mean, holes filled with the mean, tapered by a Hann window so that the periodic
     borders of the FFT do not read as edges."""
+    from skimage.filters import window as apodization_window
+
     plane = image.mean(axis=-1)
     plane = np.where(mask, plane, plane[mask].mean()) - plane[mask].mean()
     return plane * apodization_window("hann", plane.shape)
@@ -308,6 +313,8 @@ def estimate_shift(moving: np.ndarray, reference: np.ndarray, mask: Optional[np.
     to the estimate and the residual measured again, ``SHIFT_ROUNDS`` times in all; each round's
     residual is nearer 0, where the bias vanishes.
     """
+    from skimage.registration import phase_cross_correlation
+
     moving, reference = _pair(reference=moving, test=reference)
     mask = _mask(mask, moving.shape)
     if mask.sum() < 4:

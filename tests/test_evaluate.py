@@ -1,0 +1,162 @@
+"""``evaluate`` and ``sr4rs evaluate`` on real Landsat 8 crops, by Wald's protocol."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from PIL import Image
+
+from conftest import LANDSAT, ROOT, read, run_cli
+from sr4rs import metrics
+from sr4rs.degrade import degrade
+from sr4rs.errors import InputError, OutputError
+from sr4rs.evaluate import evaluate, format_table
+
+SCENE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
+METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "x4"]
+
+
+@pytest.fixture(scope="module")
+def hr_crop(tmp_path_factory):
+    """A 128 x 128 HR crop of the example scene (32 x 32 LR pixels at x4): seconds, not minutes."""
+    path = str(tmp_path_factory.mktemp("hr") / "hr128.tif")
+    gdal.Translate(path, SCENE, srcWin=[192, 160, 128, 128])
+    return path
+
+
+@pytest.fixture(scope="module")
+def wald(tmp_path_factory, hr_crop, x4_model):
+    out = str(tmp_path_factory.mktemp("evaluation"))
+    steps = []
+    # block_rows=5: several statistics blocks, so block-wise sums are checked against whole arrays.
+    result = evaluate([x4_model], [hr_crop], out_dir=out, keep_images=True, block_rows=5, progress=steps.append)
+    return result, out, steps
+
+
+def _direct_bicubic(tmp_path, hr_path, factor=4):
+    """The bicubic row made independently: degrade with numpy, upsample with gdal.Translate."""
+    hr = read(hr_path).astype(np.float64)
+    lr = degrade(hr, factor)
+    src = gdal.Open(hr_path)
+    x0, dx, rx, y0, ry, dy = src.GetGeoTransform()
+    lr_path, up_path = str(tmp_path / "lr.tif"), str(tmp_path / "bicubic.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(lr_path, lr.shape[1], lr.shape[0], 3, gdal.GDT_Float32)
+    ds.SetGeoTransform((x0, dx * factor, rx, y0, ry, dy * factor))
+    ds.SetProjection(src.GetProjection())
+    ds.WriteArray(np.moveaxis(lr, -1, 0))
+    ds = None
+    gdal.Translate(up_path, lr_path, width=lr.shape[1] * factor, height=lr.shape[0] * factor,
+                   resampleAlg="cubic", outputType=gdal.GDT_Float32)
+    return hr, lr, read(up_path).astype(np.float64)
+
+
+def test_reports_and_panel_are_written(wald):
+    result, out, steps = wald
+    assert [m.name for m in result.methods] == METHODS
+    assert result.json_path == os.path.join(out, "evaluation.json")
+    data = json.load(open(result.json_path))
+    assert data["protocol"] == "wald" and data["border"] == 16
+    assert [m["name"] for m in data["methods"]] == METHODS
+    assert [b["band"] for b in data["methods"][2]["bands"]] == ["B4 red", "B3 green", "B2 blue"]
+    rows = list(csv.DictReader(open(result.csv_path)))
+    assert len(rows) == len(METHODS) * 4  # overall + 3 bands per method
+    bicubic = next(r for r in rows if r["method"] == "bicubic" and r["band"] == "all")
+    assert float(bicubic["psnr"]) == pytest.approx(result.method("bicubic").scores.psnr.overall)
+    panel = Image.open(result.panels[0])
+    assert panel.size[0] >= 4 * 256 and panel.size[1] > 256  # LR, bicubic, x4, HR
+    # Progress: Wald LR, the model and the statistics, 32 x 32 LR pixels each.
+    assert sum(steps) == 3 * 32 * 32
+    table = format_table(result)
+    assert all(name in table for name in METHODS) and "PSNR" in table
+
+
+def test_bicubic_row_equals_direct_metrics(wald, tmp_path):
+    result, out, _ = wald
+    hr, lr, bicubic = _direct_bicubic(tmp_path, result.scenes[0].hr)
+    kept_lr = read(os.path.join(out, "images", "hr128_lr.tif"))
+    np.testing.assert_allclose(kept_lr, lr, rtol=1e-6)  # the Wald LR made strip by strip is degrade's
+    mask = metrics.evaluation_mask(np.ones(hr.shape[:2], bool), 16)
+    direct = metrics.compare(hr, bicubic, 4, mask, metrics.data_range(hr))
+    row = result.method("bicubic")
+    assert row.scores.pixels == direct.pixels == 96 * 96
+    for name in ("psnr", "ssim", "rmse"):
+        assert getattr(row.scores, name).bands == pytest.approx(getattr(direct, name).bands, rel=1e-6)
+    assert row.scores.sam == pytest.approx(direct.sam, rel=1e-6)
+    assert row.scores.ergas == pytest.approx(direct.ergas, rel=1e-6)
+    lr_mask = mask.reshape(32, 4, 32, 4).all(axis=(1, 3))
+    consistency = metrics.consistency(bicubic, lr, 4, lr_mask)
+    assert row.consistency.reflectance.bands == pytest.approx(consistency.reflectance.bands, rel=1e-5)
+    assert row.consistency.spectral == pytest.approx(consistency.spectral, rel=1e-4)
+    assert row.consistency.spatial.magnitude == pytest.approx(consistency.spatial.magnitude, abs=0.01)
+
+
+def test_figures_rank_as_expected(wald):
+    """Nearest reproduces its LR exactly; interpolation beats nearest; the test model is near bicubic."""
+    result, _, _ = wald
+    nearest, bicubic, model = (result.method(n) for n in ("nearest", "bicubic", "x4"))
+    assert nearest.consistency.reflectance.overall < 1e-6 * 7000 and nearest.consistency.spatial.magnitude == 0
+    assert bicubic.scores.psnr.overall > nearest.scores.psnr.overall
+    assert abs(model.scores.psnr.overall - bicubic.scores.psnr.overall) < 1.0
+    assert all(np.isfinite([m.scores.ssim.overall, m.scores.ergas, m.consistency.spectral]).all()
+               for m in result.methods)
+
+
+def test_nodata_fill_is_left_out(tmp_path, x4_model):
+    """The Landsat crop's untagged 0 fill, declared with nodata=0, counts nowhere."""
+    result = evaluate([x4_model], [LANDSAT], out_dir=str(tmp_path), nodata=0, keep_images=True, block_rows=6)
+    hr = read(LANDSAT).astype(np.float64)[:156, :200]  # 157 x 203 -> 39 x 50 LR pixels
+    lr = read(tmp_path / "images" / "landsat8_rgb_crop_lr.tif")
+    assert gdal.Open(str(tmp_path / "images" / "landsat8_rgb_crop_lr.tif")).GetRasterBand(1).GetNoDataValue() == 0
+    lr_valid = metrics.valid_pixels(lr, 0)
+    assert not lr_valid[0, -1] and lr_valid[-1, 0]  # fill top right, data bottom left
+    valid = metrics.valid_pixels(hr, 0) & np.repeat(np.repeat(lr_valid, 4, 0), 4, 1)
+    mask = metrics.evaluation_mask(valid, 16)
+    assert 0 < mask.sum() < 0.5 * mask.size
+    for row in result.methods:
+        assert row.scores.pixels == mask.sum()
+        assert np.isfinite(row.scores.psnr.overall) and row.scores.psnr.overall > 15
+    bicubic = read(tmp_path / "images" / "landsat8_rgb_crop_02_bicubic.tif").astype(np.float64)
+    full = read(LANDSAT)
+    direct = metrics.compare(hr, bicubic, 4, mask, metrics.data_range(full, metrics.valid_pixels(full, 0)))
+    assert result.method("bicubic").scores.rmse.bands == pytest.approx(direct.rmse.bands, rel=1e-6)
+    assert result.method("bicubic").scores.ssim.overall == pytest.approx(direct.ssim.overall, rel=1e-6)
+    assert result.data_range == pytest.approx(tuple(metrics.data_range(full, metrics.valid_pixels(full, 0))))
+
+
+def test_cli_prints_a_table(tmp_path, hr_crop, x4_model):
+    out = tmp_path / "out"
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", x4_model, "--hr", hr_crop,
+                   "--out", str(out), "--panel-window", "4", "4", "16", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "bicubic" in proc.stdout and "PSNR" in proc.stdout and "x4" in proc.stdout
+    assert sorted(os.listdir(out)) == ["evaluation.csv", "evaluation.json", "panel.png"]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--hr", "missing.tif"], "does not exist"),
+    (["--hr", LANDSAT, "--hr", LANDSAT, "--lr", LANDSAT], "2 --hr image(s) but 1 --lr"),
+])
+def test_cli_bad_input_is_one_line(tmp_path, args, message):
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", str(tmp_path / "no-model"), *args,
+                   "--no-progress")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("sr4rs evaluate: error:")
+
+
+def test_bad_settings_are_refused_before_computing(wald, hr_crop, x4_model, tmp_path):
+    from sr4rs.model import load_model
+
+    model = load_model(x4_model)
+    _, out, _ = wald
+    with pytest.raises(OutputError, match="--overwrite"):
+        evaluate([model], [hr_crop], out_dir=out)
+    with pytest.raises(InputError, match=r"--panel-window 20 0 16 does not fit .* \(32 x 32 pixels\)"):
+        evaluate([model], [hr_crop], out_dir=str(tmp_path), panel_window=(20, 0, 16))
+    with pytest.raises(InputError, match="--border 64"):
+        evaluate([model], [hr_crop], border=64)
+    assert os.listdir(tmp_path) == []
