@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Benchmark of the streaming apply engine; prints ratios measured in one run.
+
+1. Overhead: the streamed apply's wall time divided by the pure model compute time of
+   the same windows (all windows read into memory first, then only ``predict`` is timed).
+2. Memory: peak RSS of an apply on a scene and on one 16 times larger (4 x 4 mosaic),
+   each in a fresh process.
+
+Usage: python benchmarks/bench_apply.py [--savedmodel DIR] [--input SCENE] [--repeat N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _model_path(path):
+    from sr4rs.api import default_model_path
+
+    return path or default_model_path()
+
+
+def pure_compute_seconds(scene, model, options) -> float:
+    """Time ``predict`` alone on exactly the batches the engine would run."""
+    from sr4rs import raster
+    from sr4rs.engine import _read_batch, plan_apply
+    from sr4rs.windows import tile_grid
+
+    info = raster.read_info(scene)
+    plan = plan_apply(info, model, options)
+    tiles = list(tile_grid(info.width, info.height, plan.core, plan.margin))
+    reader = raster.Reader(scene)
+    batches = [_read_batch(reader, tiles[i:i + plan.batch_size], plan) for i in range(0, len(tiles), plan.batch_size)]
+    reader.close()
+    model.predict(batches[0].inputs, plan.pad)  # warm-up: tracing and allocation
+    start = time.perf_counter()
+    for batch in batches:
+        if batch.inputs is not None:
+            model.predict(batch.inputs, plan.pad)
+    return time.perf_counter() - start
+
+
+def child(scene, savedmodel, output):
+    """One apply in this process; prints its wall time and peak RSS as JSON."""
+    from sr4rs import ApplyOptions, load_model, super_resolve
+
+    model = load_model(savedmodel)
+    start = time.perf_counter()
+    super_resolve(scene, model, output, ApplyOptions(overwrite=True))
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def mosaic(scene, path, n=4):
+    """An n x n mosaic of ``scene`` (alternately mirrored, so that there are no hard seams)."""
+    import numpy as np
+    from osgeo import gdal
+
+    src = gdal.Open(scene)
+    arr = src.ReadAsArray()
+    rows = [np.concatenate([arr if j % 2 == 0 else arr[:, :, ::-1] for j in range(n)], axis=2) for _ in range(n)]
+    big = np.concatenate([r if i % 2 == 0 else r[:, ::-1, :] for i, r in enumerate(rows)], axis=1)
+    drv = gdal.GetDriverByName("GTiff")
+    ds = drv.Create(path, big.shape[2], big.shape[1], big.shape[0], src.GetRasterBand(1).DataType,
+                    ["TILED=YES", "COMPRESS=DEFLATE"])
+    ds.SetGeoTransform(src.GetGeoTransform())
+    ds.SetProjection(src.GetProjection())
+    ds.WriteArray(big)
+    ds = None
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--savedmodel")
+    parser.add_argument("--input", default=os.path.join(ROOT, "examples", "landsat8_rgb_512.tif"))
+    parser.add_argument("--repeat", type=int, default=3, help="overhead measurements (the median is printed)")
+    parser.add_argument("--child", nargs=2, metavar=("SCENE", "OUTPUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    savedmodel = _model_path(args.savedmodel)
+    if args.child:
+        return child(args.child[0], savedmodel, args.child[1])
+
+    import statistics
+
+    from sr4rs import ApplyOptions, load_model, super_resolve
+    from sr4rs.raster import read_info
+
+    tmp = tempfile.mkdtemp(prefix="sr4rs-bench-")
+    info = read_info(args.input)
+    model = load_model(savedmodel)
+    options = ApplyOptions(overwrite=True)
+    print(f"model {savedmodel} (x{model.scale}); scene {args.input} ({info.width} x {info.height} x {info.count})")
+    ratios = []
+    for i in range(args.repeat):
+        compute = pure_compute_seconds(args.input, model, options)
+        start = time.perf_counter()
+        super_resolve(args.input, model, os.path.join(tmp, "sr.tif"), options)
+        wall = time.perf_counter() - start
+        ratios.append(wall / compute)
+        print(f"  run {i + 1}: streamed apply {wall:.2f} s, pure model compute {compute:.2f} s, ratio {wall / compute:.3f}")
+    print(f"overhead: streamed wall time / pure model compute = {statistics.median(ratios):.3f} (median of "
+          f"{len(ratios)}; target <= 1.15)")
+
+    big = mosaic(args.input, os.path.join(tmp, "x16.tif"))
+    rss = {}
+    for name, scene in (("scene", args.input), ("16x scene", big)):
+        out = subprocess.run([sys.executable, __file__, "--savedmodel", savedmodel, "--child", scene,
+                              os.path.join(tmp, "rss.tif")], capture_output=True, text=True, check=True)
+        rss[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        w = read_info(scene)
+        print(f"  {name} ({w.width} x {w.height}): {rss[name]['seconds']:.1f} s, peak RSS {rss[name]['maxrss_mb']:.0f} MB")
+    growth = rss["16x scene"]["maxrss_mb"] / rss["scene"]["maxrss_mb"]
+    print(f"memory: peak RSS 16x scene / scene = {growth:.3f} (target <= 1.20)")
+
+
+if __name__ == "__main__":
+    main()
