@@ -1,0 +1,52 @@
+"""The model bundled with the package: it is what apply uses by default, and on the demo scene
+(held out of its training) it beats bicubic interpolation and keeps the input's geometry."""
+import os
+
+import pytest
+from osgeo import gdal
+
+from conftest import ROOT, run_cli
+from sr4rs.api import default_model_path
+from sr4rs.evaluate import evaluate
+from sr4rs.model import load_model
+
+EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
+
+
+def test_bundled_model_honours_the_contract():
+    model = load_model(default_model_path())
+    meta = model.metadata
+    assert model.has_metadata and model.scale == 4
+    assert meta.input_bands == ("B4 red", "B3 green", "B2 blue") and meta.nodata == 0
+    assert model.pads == (0, 32, 64, 128, 256, 512)
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(default_model_path()) for f in files)
+    assert size < 5 * 1024 ** 2
+
+
+def test_apply_uses_the_bundled_model_when_none_is_given(tmp_path):
+    out = tmp_path / "sr.tif"
+    result = run_cli("-m", "sr4rs", "apply", "--input", EXAMPLE, "--output", str(out), "--quicklook",
+                     str(tmp_path / "sr.png"))
+    assert result.returncode == 0, result.stderr
+    ds = gdal.Open(str(out))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (2048, 2048, 3)
+    assert ds.GetMetadataItem("SR4RS_MODEL") == "default"
+    assert (tmp_path / "sr.png").exists()
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory):
+    """Wald's protocol on the demo scene: 512 x 512 Landsat pixels from rows held out of training."""
+    return evaluate(None, [EXAMPLE], out_dir=str(tmp_path_factory.mktemp("eval")), nodata=0)
+
+
+def test_default_model_beats_bicubic_on_held_out_data(evaluation):
+    model, bicubic = evaluation.method("default"), evaluation.method("bicubic")
+    assert model.scores.psnr.overall > bicubic.scores.psnr.overall + 0.3
+    assert model.scores.ssim.overall > bicubic.scores.ssim.overall
+    assert model.scores.ergas < bicubic.scores.ergas
+
+
+def test_default_model_keeps_the_input_geometry(evaluation):
+    shift = evaluation.method("default").consistency.spatial
+    assert shift.magnitude < 0.1  # LR pixels (opensr-test found about 1 pixel for SR4RS's model)
