@@ -57,7 +57,7 @@ class ModelMetadata:
     training: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        if int(self.scale) != self.scale or self.scale < 1:
+        if not isinstance(self.scale, (int, float)) or int(self.scale) != self.scale or self.scale < 1:
             raise ModelError(f"model metadata: scale must be a positive integer, received {self.scale!r}")
         if self.margin % self.scale:
             raise ModelError(f"model metadata: margin {self.margin} is not a multiple of the scale {self.scale}")
@@ -71,6 +71,8 @@ class ModelMetadata:
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "ModelMetadata":
+        if not isinstance(data, dict):
+            raise ModelError("model metadata is not a JSON object: re-export the model with sr4rs")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         missing = {"scale", "input_bands", "output_bands"} - set(known)
         if missing:
@@ -86,7 +88,7 @@ def read_metadata(savedmodel_dir: str) -> Optional[ModelMetadata]:
     try:
         with open(path, encoding="utf-8") as f:
             return ModelMetadata.from_dict(json.load(f))
-    except (OSError, json.JSONDecodeError, TypeError) as err:
+    except (OSError, ValueError, TypeError) as err:  # ValueError covers JSON and decoding errors
         raise ModelError(f"model metadata '{path}' is unreadable ({err}): re-export the model") from None
 
 

@@ -16,7 +16,45 @@ from .errors import InputError
 from .patches import PatchesDescription, check_patch_content
 from .patches_io import PatchesReader, _as_list, describe_patches, read_patches  # noqa: F401 (re-exported)
 
-__all__ = ["make_dataset", "describe_patches", "read_patches"]
+__all__ = ["PatchesDataset", "make_dataset", "describe_patches", "read_patches"]
+
+
+class PatchesDataset:
+    """LR/HR patches files, checked and loaded (or opened for streaming) once; ``batches``
+    makes the tf.data pipeline of one pass, so that a trainer can give every epoch a seed
+    of its own and a resumed run replays exactly the epochs it had not done."""
+
+    def __init__(self, lr_files: Sequence[str], hr_files: Sequence[str], streaming: bool = False,
+                 check_content: bool = True):
+        lr_files, hr_files = _as_list(lr_files), _as_list(hr_files)
+        self.description = describe_patches(lr_files, hr_files)
+        if streaming:
+            if check_content:
+                for path in lr_files + hr_files:
+                    _with_reader(path, PatchesReader.check_content)
+            self._lookup = _streaming_lookup(self.description)
+        else:
+            self._lookup = _memory_lookup(self.description, check_content)
+
+    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
+                repeat: bool = False, drop_remainder: bool = False) -> tf.data.Dataset:
+        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass)."""
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
+        lookup = self._lookup
+        ds = tf.data.Dataset.range(self.description.count)
+        if shuffle:
+            ds = ds.shuffle(self.description.count, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        if augment:
+            # A fresh random draw per element and per pass, reproducible from ``seed``.
+            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(*lookup(i), r),
+                                                       num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
 def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: int, shuffle: bool = True,
@@ -31,29 +69,9 @@ def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: i
     """
     if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
         raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
-    lr_files, hr_files = _as_list(lr_files), _as_list(hr_files)
-    description = describe_patches(lr_files, hr_files)
-    if streaming:
-        if check_content:
-            for path in lr_files + hr_files:
-                _with_reader(path, PatchesReader.check_content)
-        lookup = _streaming_lookup(description)
-    else:
-        lookup = _memory_lookup(description, check_content)
-
-    ds = tf.data.Dataset.range(description.count)
-    if shuffle:
-        ds = ds.shuffle(description.count, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    if augment:
-        # A fresh random draw per element and per pass, reproducible from ``seed``.
-        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(*lookup(i), r),
-                                                   num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    source = PatchesDataset(lr_files, hr_files, streaming=streaming, check_content=check_content)
+    return source.batches(batch_size, shuffle=shuffle, augment=augment, seed=seed, repeat=repeat,
+                          drop_remainder=drop_remainder)
 
 
 def _with_reader(path: str, func):

@@ -77,11 +77,26 @@ class ApplyReport:
 
 
 def resolve_nodata(tagged: Optional[float], flag: Optional[float], model: Optional[float]) -> Optional[float]:
-    """The input's tag wins, then --nodata, then the model's metadata."""
+    """The input's tag wins, then --nodata, then the model's metadata (NaN is a valid nodata value)."""
     for value in (tagged, flag, model):
-        if value is not None and not (isinstance(value, float) and math.isnan(value)):
+        if value is not None:
             return float(value)
     return None
+
+
+def check_nodata_fits(nodata: Optional[float], dtype: np.dtype) -> None:
+    """The output type must hold the nodata value exactly, or nodata pixels could not be marked."""
+    if nodata is None:
+        return
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        if not math.isnan(nodata) and np.isinf(dtype.type(nodata)):
+            raise InputError(f"nodata {nodata:g} does not fit the output type {dtype.name}: choose --encoding float64")
+        return
+    info = np.iinfo(dtype)
+    if math.isnan(nodata) or nodata != int(nodata) or not info.min <= nodata <= info.max:
+        raise InputError(f"nodata {nodata:g} does not fit the output type {dtype.name} "
+                         f"({info.min}..{info.max}): choose --encoding float32, or another --nodata")
 
 
 def plan_apply(info: raster.RasterInfo, model: LoadedModel, options: ApplyOptions) -> ApplyPlan:
@@ -107,24 +122,26 @@ def plan_apply(info: raster.RasterInfo, model: LoadedModel, options: ApplyOption
         raise InputError(f"--batch-size {options.batch_size} must be at least 1")
     window_hr = ((core + 2 * margin) * s) ** 2
     batch = options.batch_size or max(1, min(_MAX_AUTO_BATCH, _BATCH_HR_PIXELS // window_hr))
-    return ApplyPlan(
-        scale=s, core=core, margin=margin, pad=pad, crop=crop, batch_size=batch,
-        nodata=resolve_nodata(info.nodata, options.nodata, model.metadata.nodata),
-        out_dtype=raster.resolve_encoding(options.encoding, info.dtype),
-        out_width=info.width * s, out_height=info.height * s)
+    nodata = resolve_nodata(info.nodata, options.nodata, model.metadata.nodata)
+    out_dtype = raster.resolve_encoding(options.encoding, info.dtype)
+    check_nodata_fits(nodata, out_dtype)
+    return ApplyPlan(scale=s, core=core, margin=margin, pad=pad, crop=crop, batch_size=batch, nodata=nodata,
+                     out_dtype=out_dtype, out_width=info.width * s, out_height=info.height * s)
 
 
 def _nodata_mask(core: np.ndarray, nodata: Optional[float]) -> Optional[np.ndarray]:
     """Pixels whose every band equals ``nodata`` (how Landsat and Sentinel-2 mark fill)."""
     if nodata is None:
         return None
+    if math.isnan(nodata):
+        return np.all(np.isnan(core), axis=-1)
     return np.all(core == nodata, axis=-1)
 
 
 def _protect_nodata(hr: np.ndarray, nodata: Optional[float], dtype: np.dtype) -> np.ndarray:
     """Valid pixels that the model pushed onto the nodata value are moved one step off it,
     so that they are not read back as holes."""
-    if nodata is None:
+    if nodata is None or math.isnan(nodata):
         return hr
     hit = np.all(hr == nodata, axis=-1)
     if hit.any():
@@ -153,7 +170,10 @@ def _read_batch(reader: raster.Reader, tiles: Sequence[Tile], plan: ApplyPlan) -
         active = mask is None or not mask.all()
         run.append(active)
         if active:
-            arrays.append(window.astype(np.float32, copy=False))
+            window = window.astype(np.float32, copy=False)
+            if plan.nodata is not None and math.isnan(plan.nodata):
+                window = np.nan_to_num(window, nan=0.0)  # NaN would spread through every convolution
+            arrays.append(window)
     inputs = np.stack(arrays) if arrays else None
     return _Batch(list(tiles), inputs, run, masks)
 
@@ -203,24 +223,25 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
     batches = [tiles[i:i + plan.batch_size] for i in range(0, len(tiles), plan.batch_size)]
 
     reader = raster.Reader(input_path)
-    # One forward pass on a tiny window gives the output band count before the file is made.
-    probe = model.predict(np.zeros((1, 2 * plan.margin + 1, 2 * plan.margin + 1, info.count), np.float32),
-                          plan.crop)
-    nbands = probe.shape[-1]
-    descriptions, interps = _output_bands(info, model, nbands)
-    metadata = dict(info.metadata)
-    metadata.update({"SR4RS_MODEL": os.path.basename(os.path.normpath(model.path)),
-                     "SR4RS_SCALE": str(plan.scale), "SR4RS_PAD": str(plan.pad)})
-    writer = raster.AtomicWriter(
-        output_path, plan.out_width, plan.out_height, nbands, plan.out_dtype,
-        geotransform=output_geotransform(info.geotransform, plan.scale) if info.geotransform else None,
-        projection=info.projection, nodata=plan.nodata, descriptions=descriptions,
-        color_interps=interps, metadata=metadata, creation_options=options.creation_options,
-        cog=options.cog, overwrite=options.overwrite)
+    writer = None
     model_seconds, skipped = 0.0, 0
-    if progress is not None:
-        progress(0)  # everything is checked: the work starts now
     try:
+        # One forward pass on a tiny window gives the output band count before the file is made.
+        side = 2 * plan.margin + 1
+        nbands = model.predict(np.zeros((1, side, side, info.count), np.float32), plan.pad).shape[-1]
+        descriptions, interps = _output_bands(info, model, nbands)
+        metadata = dict(info.metadata)
+        metadata.update({"SR4RS_MODEL": os.path.basename(os.path.normpath(model.path)),
+                         "SR4RS_SCALE": str(plan.scale), "SR4RS_PAD": str(plan.pad)})
+        writer = raster.AtomicWriter(
+            output_path, plan.out_width, plan.out_height, nbands, plan.out_dtype,
+            geotransform=output_geotransform(info.geotransform, plan.scale) if info.geotransform else None,
+            projection=info.projection, nodata=plan.nodata, descriptions=descriptions,
+            color_interps=interps, metadata=metadata, creation_options=options.creation_options,
+            cog=options.cog, overwrite=options.overwrite)
+        if progress is not None:
+            progress(0)  # everything is checked: the work starts now
+
         def infer(batch: _Batch) -> Optional[np.ndarray]:
             nonlocal model_seconds
             if batch.inputs is None:
@@ -258,7 +279,8 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
                 write(batch, infer(batch))
         writer.commit()
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         raise
     finally:
         reader.close()

@@ -41,13 +41,18 @@ def export_savedmodel(generator, path: str, metadata: ModelMetadata, overwrite: 
         tf.TensorSpec([None, None, None, nbands], tf.float32, name=contract.INPUT_KEY)])
     staging = path.rstrip("/\\") + ".partial"
     shutil.rmtree(staging, ignore_errors=True)
+    old = path.rstrip("/\\") + ".replaced"
     try:
         archive.write_out(staging, verbose=False)
         contract.write_metadata(staging, metadata)
-        if os.path.exists(path):
-            shutil.rmtree(path)
+        if os.path.exists(path):  # set aside, not deleted, until the new model is in place
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
         os.replace(staging, path)
-    except Exception:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if os.path.exists(old) and not os.path.exists(path):
+            os.replace(old, path)
         raise
+    shutil.rmtree(old, ignore_errors=True)
     return path

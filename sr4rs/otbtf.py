@@ -61,6 +61,12 @@ def plan_otbtf(scale: int, tile_size: Optional[int], pad: int, pads, dtype) -> O
                     output_name=contract.output_key(pad), pixel_type=_OTB_TYPES[raster.np.dtype(dtype).name])
 
 
+def default_pad(margin: int, pads) -> int:
+    """The smallest cropped output covering the model's recommended margin (OTBTF needs an exported one)."""
+    cropped = sorted(p for p in pads if p > 0)
+    return next((p for p in cropped if p >= margin), cropped[-1] if cropped else margin)
+
+
 def _otb_application():
     try:
         import otbApplication  # noqa: F401
@@ -81,16 +87,19 @@ def apply_with_otbtf(image: str, savedmodel: Optional[str], output: str, options
     if app is None and cli is None:
         raise BackendError("OTBTF is not installed (no otbApplication with TensorflowModelServe, no "
                            "otbcli_TensorflowModelServe on PATH): use --backend native, the default")
+    if options.cog or options.nodata is not None:
+        raise InputError("--cog and --nodata are not supported with --backend otbtf: use the native backend")
     info = raster.read_info(image)
     raster.check_output_path(output, options.overwrite)
     savedmodel = savedmodel or default_model_path()
     model = load_model(savedmodel, scale=scale)
-    pad = model.metadata.margin if options.pad is None else options.pad
-    job = plan_otbtf(model.scale, options.tile_size, pad, model.pads,
-                     raster.resolve_encoding(options.encoding, info.dtype))
+    pad = default_pad(model.metadata.margin, model.pads) if options.pad is None else options.pad
+    dtype = raster.resolve_encoding(options.encoding, info.dtype)
+    job = plan_otbtf(model.scale, options.tile_size, pad, model.pads, dtype)
     folder = os.path.dirname(os.path.abspath(output))
     tmp = os.path.join(folder, f".{os.path.basename(output)}.otbtf.partial.tif")
-    co = {"COMPRESS": "DEFLATE", "TILED": "YES", **options.creation_options}
+    raw = info.width * info.height * model.scale ** 2 * info.count * dtype.itemsize
+    co = {**raster.default_creation_options(dtype, raw), **options.creation_options}
     out = tmp + "?" + "&".join(f"gdal:co:{k}={v}" for k, v in co.items())
     try:
         if app is not None:

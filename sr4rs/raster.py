@@ -7,6 +7,8 @@ holds a half-written image.
 from __future__ import annotations
 
 import os
+import re
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence, Tuple
@@ -47,7 +49,10 @@ def cast_clipped(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        return np.clip(np.rint(array), info.min, info.max).astype(dtype)
+        # float64, and the largest double not above the maximum: in float32 the int32 and
+        # uint32 maxima round up past the range and the cast would wrap around.
+        hi = float(info.max) if info.bits < 64 else np.nextafter(float(info.max), 0)
+        return np.clip(np.rint(np.nan_to_num(array.astype(np.float64), nan=0.0)), info.min, hi).astype(dtype)
     if dtype == np.float32:
         info = np.finfo(dtype)
         return np.clip(array, info.min, info.max).astype(dtype)
@@ -71,8 +76,13 @@ class RasterInfo:
     metadata: Dict[str, str] = field(default_factory=dict)
 
 
+def _is_virtual(path: str) -> bool:
+    """GDAL names that are no file on disk: /vsizip/..., /vsicurl/..., DRIVER:...:subdataset."""
+    return path.startswith("/vsi") or (":" in path and not os.path.exists(path) and not re.match(r"^[A-Za-z]:[\\/]", path))
+
+
 def _open(path: str) -> gdal.Dataset:
-    if not os.path.exists(path):
+    if not _is_virtual(path) and not os.path.exists(path):
         raise InputError(f"input '{path}' does not exist: check the path")
     if os.path.isdir(path):
         raise InputError(f"input '{path}' is a folder, not a raster: give an image file")
@@ -91,6 +101,14 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def _band_dtype(bands) -> np.dtype:
+    """A type holding every band's values (a stack of Byte and UInt16 bands is UInt16)."""
+    code = bands[0].DataType
+    for band in bands[1:]:
+        code = gdal.DataTypeUnion(code, band.DataType)
+    return np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(code))
+
+
 def read_info(path: str) -> RasterInfo:
     """Open ``path`` and describe it; an InputError if it is not a readable raster."""
     ds = _open(path)
@@ -99,7 +117,7 @@ def read_info(path: str) -> RasterInfo:
     bands = [ds.GetRasterBand(i + 1) for i in range(ds.RasterCount)]
     return RasterInfo(
         path=path, width=ds.RasterXSize, height=ds.RasterYSize, count=ds.RasterCount,
-        dtype=np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(b1.DataType)),
+        dtype=_band_dtype(bands),
         geotransform=tuple(gt) if gt is not None else None,
         projection=ds.GetProjection() or "",
         nodata=b1.GetNoDataValue(),
@@ -113,12 +131,21 @@ class Reader:
     """Reads windows of one raster through a handle of its own (one per thread)."""
 
     def __init__(self, path: str):
+        self.path = path
         self._ds = _open(path)
         self.width, self.height = self._ds.RasterXSize, self._ds.RasterYSize
 
     def read(self, window: Window) -> np.ndarray:
         """Pixels of ``window`` as (rows, cols, bands); the window must lie inside the image."""
-        arr = self._ds.ReadAsArray(window.col_off, window.row_off, window.width, window.height)
+        try:
+            arr = self._ds.ReadAsArray(window.col_off, window.row_off, window.width, window.height)
+            reason = None
+        except RuntimeError as err:
+            reason = _first_line(err)
+        if reason is not None:
+            raise InputError(f"input '{self.path}' cannot be read at columns {window.col_off}-"
+                             f"{window.col_off + window.width - 1}, rows {window.row_off}-"
+                             f"{window.row_off + window.height - 1} ({reason}): the file is damaged or incomplete")
         if arr.ndim == 2:
             arr = arr[None]
         return np.moveaxis(arr, 0, -1)
@@ -206,22 +233,32 @@ class AtomicWriter:
             options["BIGTIFF"] = "YES" if raw >= _BIGTIFF_THRESHOLD else options.get("BIGTIFF", "IF_SAFER")
             self._cog_options.setdefault("BIGTIFF", "YES" if raw >= _BIGTIFF_THRESHOLD else "IF_SAFER")
         self._files = [self._tmp]
+        self._ds = None
         try:
             driver = gdal.GetDriverByName("GTiff")
             self._ds = driver.Create(self._tmp, width, height, count,
                                      gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype),
                                      [f"{k}={v}" for k, v in options.items()])
+            self._describe(geotransform, projection, metadata, nodata, descriptions, color_interps)
+            reason = None
         except RuntimeError as err:
+            reason = _first_line(err)
+        except BaseException:
             self.abort()
-            raise OutputError(f"cannot create output '{path}' ({_first_line(err)}): "
-                              "check the folder, the free space and the -co options") from None
+            raise
+        if reason is not None:
+            self.abort()
+            raise OutputError(f"cannot create output '{path}' ({reason}): "
+                              "check the -co creation options, the folder and the free space")
+
+    def _describe(self, geotransform, projection, metadata, nodata, descriptions, color_interps) -> None:
         if geotransform is not None:
             self._ds.SetGeoTransform(geotransform)
         if projection:
             self._ds.SetProjection(projection)
         if metadata:
             self._ds.SetMetadata(metadata)
-        for i in range(count):
+        for i in range(self.count):
             band = self._ds.GetRasterBand(i + 1)
             if nodata is not None:
                 band.SetNoDataValue(float(nodata))
@@ -241,7 +278,7 @@ class AtomicWriter:
         # Raised outside the except block: GDAL's traceback would keep the dataset alive
         # until some later garbage collection, whose failing close GDAL can only print.
         raise OutputError(f"writing '{self.path}' failed ({reason}): "
-                          "check free space and permissions, then run again")
+                          "check free space, permissions and any -co creation options, then run again")
 
     def commit(self) -> None:
         """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
@@ -281,24 +318,20 @@ class AtomicWriter:
     def _close(self) -> str:
         """Close the dataset; return GDAL's error message if closing failed, else ''.
 
-        GDAL 3.6's bindings cannot raise from a destructor (the error would only be
-        printed), so the error state is read back instead.
+        GDAL 3.6's bindings raise a closing error from the dataset's destructor, where
+        Python can only report it as "unraisable": it is caught there instead (GDAL's
+        global exception mode is left alone, other threads may be using GDAL).
         """
         if self._ds is None:
             return ""
+        errors = []
+        previous = sys.unraisablehook
+        sys.unraisablehook = lambda unraisable: errors.append(unraisable.exc_value)
         try:
-            gdal.DontUseExceptions()
-        except RuntimeError:  # GDAL 3.6 refuses when ogr/osr exceptions were switched on later
-            pass
-        gdal.PushErrorHandler("CPLQuietErrorHandler")
-        try:
-            gdal.ErrorReset()
             self._ds = None
-            failed = gdal.GetLastErrorType() >= gdal.CE_Failure
-            return (gdal.GetLastErrorMsg() or "close failed") if failed else ""
         finally:
-            gdal.PopErrorHandler()
-            gdal.UseExceptions()
+            sys.unraisablehook = previous
+        return _first_line(errors[0]) if errors else ""
 
     def abort(self) -> None:
         """Drop the temporary files; the target path is left untouched."""

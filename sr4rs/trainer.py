@@ -87,14 +87,20 @@ def _check_config(cfg: TrainConfig) -> None:
         raise InputError(f"unknown --losstype '{cfg.losstype}': choose WGAN-GP or LSGAN")
     if cfg.vggfeatures not in FEATURES:
         raise InputError(f"unknown --vggfeatures '{cfg.vggfeatures}': choose one of {', '.join(FEATURES)}")
+    for name in ("lr_scale", "hr_scale", "adam_lr"):
+        if not getattr(cfg, name) > 0:
+            raise InputError(f"--{name} must be positive, received {getattr(cfg, name)}")
     for name in ("epochs", "batchsize", "depth"):
         if getattr(cfg, name) < 1:
             raise InputError(f"--{name} must be at least 1, received {getattr(cfg, name)}")
     if cfg.vggfile is not None:
         from .vgg import load_vgg_weights
         load_vgg_weights(cfg.vggfile)
-    if cfg.savedmodel and os.path.exists(cfg.savedmodel) and not cfg.overwrite:
-        raise OutputError(f"SavedModel folder '{cfg.savedmodel}' already exists: remove it or pass --overwrite")
+    if cfg.savedmodel:
+        if os.path.exists(cfg.savedmodel) and not cfg.overwrite:
+            raise OutputError(f"SavedModel folder '{cfg.savedmodel}' already exists: remove it or pass --overwrite")
+        from .raster import check_output_path
+        check_output_path(os.path.join(os.path.dirname(os.path.abspath(cfg.savedmodel)), "probe"), overwrite=True)
     if cfg.load_ckpt is not None and _latest_checkpoint(cfg.load_ckpt) is None:
         raise TrainingError(f"--load_ckpt '{cfg.load_ckpt}' holds no checkpoint: give the --save_ckpt folder "
                             "of an earlier run (or drop --load_ckpt to start afresh)")
@@ -142,7 +148,7 @@ class _Losses:
 
 def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResult:
     """Train a generator on the patches of ``cfg``; export a SavedModel if ``cfg.savedmodel``."""
-    from .dataset import describe_patches, make_dataset
+    from .dataset import PatchesDataset, describe_patches
 
     _check_config(cfg)
     desc = describe_patches(list(cfg.lr_patches), list(cfg.hr_patches))
@@ -160,6 +166,11 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
     if cfg.bands and len(cfg.bands) != desc.lr_bands:
         raise InputError(f"--bands names {len(cfg.bands)} bands but the patches have {desc.lr_bands}: "
                          "name every band, in order")
+    if cfg.preview:
+        from .raster import read_info
+        if read_info(cfg.preview).count != desc.lr_bands:
+            raise InputError(f"--preview '{cfg.preview}' has {read_info(cfg.preview).count} band(s) but the LR "
+                             f"patches have {desc.lr_bands}: give an LR image with the same bands")
     if desc.count < cfg.batchsize:
         raise InputError(f"{desc.count} patches are fewer than --batchsize {cfg.batchsize}: "
                          "extract more patches or lower --batchsize")
@@ -190,7 +201,10 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     phase_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")  # 0 pre-training, 1 training
-    tracked = dict(generator=gen, g_opt=g_opt, p_opt=p_opt, step=step, epoch=epoch_var, phase=phase_var)
+    # The gradient penalty's random numbers come from a generator saved in the checkpoint,
+    # so that a resumed run draws what the uninterrupted run would have drawn.
+    rng = tf.random.Generator.from_seed(cfg.seed) if cfg.seed is not None else tf.random.Generator.from_non_deterministic_state()
+    tracked = dict(generator=gen, g_opt=g_opt, p_opt=p_opt, step=step, epoch=epoch_var, phase=phase_var, rng=rng)
     if use_gan:
         tracked.update(discriminator=dis, d_opt=d_opt)
     ckpt = tf.train.Checkpoint(**tracked)
@@ -217,7 +231,7 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
         return tf.reduce_mean(d_fake - d_real), -tf.reduce_mean(d_fake), d_real
 
     def gradient_penalty(reals, fakes):
-        alpha = tf.random.uniform([tf.shape(reals[0])[0], 1, 1, 1])
+        alpha = rng.uniform([tf.shape(reals[0])[0], 1, 1, 1])
         mixed = [r + alpha * (f - r) for r, f in zip(reals, fakes)]
         with tf.GradientTape() as tape:
             tape.watch(mixed)
@@ -265,8 +279,15 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
 
     writer = tf.summary.create_file_writer(cfg.logdir) if cfg.logdir else None
     preview = _read_preview(cfg.preview) if cfg.preview else None
-    data = make_dataset(list(cfg.lr_patches), list(cfg.hr_patches), cfg.batchsize, shuffle=True,
-                        augment=cfg.augment, streaming=cfg.streaming, seed=cfg.seed, drop_remainder=True)
+    source = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
+    valid_source = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) \
+        if cfg.valid_lr_patches else None
+
+    def epoch_batches(phase_index: int, epoch: int):
+        # one seed per (phase, epoch): a resumed run shuffles and augments as the whole run would have
+        seed = None if cfg.seed is None else cfg.seed * 1_000_003 + phase_index * 10_007 + epoch
+        return source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed, drop_remainder=True)
+
     steps_per_epoch = desc.count // cfg.batchsize
     phases = (["pretrain"] if cfg.pretrain else []) + ["train"]
     start = time.perf_counter()
@@ -281,7 +302,7 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
         while int(epoch_var.numpy()) < cfg.epochs:
             epoch = int(epoch_var.numpy())
             sums: Dict[str, float] = {}
-            for i, (lr, hr) in enumerate(data):
+            for i, (lr, hr) in enumerate(epoch_batches(phase_index, epoch)):
                 logs = {k: float(v) for k, v in fn(lr, hr).items()}
                 if not all(math.isfinite(v) for v in logs.values()):
                     bad = ", ".join(f"{k}={v}" for k, v in logs.items() if not math.isfinite(v))
@@ -300,7 +321,7 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
                     on_step(phase, epoch, i + 1, steps_per_epoch, logs)
             means = {k: v / max(steps_per_epoch, 1) for k, v in sums.items()}
             if cfg.valid_lr_patches:
-                means.update(validate(gen, cfg, scale))
+                means.update(validate(gen, cfg, valid_source))
                 if writer is not None:
                     with writer.as_default(step=int(step.numpy())):
                         for k in ("val_psnr", "val_psnr_bicubic"):
@@ -338,14 +359,12 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
     return result
 
 
-def validate(gen, cfg: TrainConfig, scale: int) -> Dict[str, float]:
+def validate(gen, cfg: TrainConfig, source) -> Dict[str, float]:
     """PSNR of the generator and of bicubic interpolation on the validation patches
     (raw units, peak = the HR patches' maximum)."""
     import tensorflow as tf
 
-    from .dataset import make_dataset
-
-    data = make_dataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches), 16, shuffle=False)
+    data = source.batches(16, shuffle=False)
     se_sr = se_bic = n = 0.0
     peak = 0.0
     for lr, hr in data:
@@ -356,8 +375,12 @@ def validate(gen, cfg: TrainConfig, scale: int) -> Dict[str, float]:
         se_bic += float(tf.reduce_sum(tf.square(bic - hr)))
         n += float(tf.size(hr))
         peak = max(peak, float(tf.reduce_max(hr)))
-    return {"val_psnr": 10 * math.log10(peak ** 2 / (se_sr / n)),
-            "val_psnr_bicubic": 10 * math.log10(peak ** 2 / (se_bic / n))}
+    def psnr(se):
+        if not (math.isfinite(se) and peak > 0):
+            return float("nan")
+        return float("inf") if se == 0 else 10 * math.log10(peak ** 2 / (se / n))
+
+    return {"val_psnr": psnr(se_sr), "val_psnr_bicubic": psnr(se_bic)}
 
 
 def _read_preview(path: str, size: int = 128) -> np.ndarray:

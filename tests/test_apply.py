@@ -87,7 +87,57 @@ def test_nodata_policy_order():
     assert resolve_nodata(-1.0, 0.0, 5.0) == -1.0
     assert resolve_nodata(None, 0.0, 5.0) == 0.0
     assert resolve_nodata(None, None, 5.0) == 5.0
-    assert resolve_nodata(float("nan"), None, None) is None
+    assert np.isnan(resolve_nodata(float("nan"), 0.0, None))  # NaN is a nodata value like any other
+
+
+def test_nan_nodata_is_masked_and_does_not_spread(tmp_path, x4_model):
+    """A float input whose fill is NaN: fill stays NaN, valid pixels next to it stay finite."""
+    src = tmp_path / "nan.tif"
+    arr = read(LANDSAT).astype(np.float32)
+    arr[np.all(arr == 0, axis=-1)] = np.nan
+    ds = gdal.GetDriverByName("GTiff").Create(str(src), 203, 157, 3, gdal.GDT_Float32)
+    ds.SetGeoTransform(gdal.Open(LANDSAT).GetGeoTransform())
+    for i in range(3):
+        ds.GetRasterBand(i + 1).WriteArray(arr[..., i])
+        ds.GetRasterBand(i + 1).SetNoDataValue(float("nan"))
+    ds = None
+    out, report = _run(tmp_path, x4_model, src=str(src), tile_size=32)
+    sr = read(out)
+    lr_fill = np.isnan(arr).all(-1)
+    hr_fill = np.repeat(np.repeat(lr_fill, 4, 0), 4, 1)
+    assert np.isnan(sr[hr_fill]).all() and np.isfinite(sr[~hr_fill]).all()
+    assert np.isnan(gdal.Open(str(out)).GetRasterBand(1).GetNoDataValue())
+    assert report.skipped_tiles > 0
+
+
+def test_nodata_that_the_output_type_cannot_hold_is_refused(tmp_path, x4_model):
+    from sr4rs.errors import InputError
+
+    with pytest.raises(InputError, match="does not fit the output type uint8"):
+        _run(tmp_path, x4_model, nodata=-9999, encoding="uint8")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clipping_to_wide_integer_types_does_not_wrap():
+    from sr4rs.raster import cast_clipped
+
+    values = np.array([3e9, -3e9, np.inf, -np.inf, 5.4], np.float32)
+    assert cast_clipped(values, np.int32).tolist() == [2**31 - 1, -2**31, 2**31 - 1, -2**31, 5]
+    assert cast_clipped(values, np.uint32).tolist() == [3000000000, 0, 2**32 - 1, 0, 5]
+
+
+def test_auto_encoding_holds_every_band(tmp_path, x4_model):
+    """A Byte band stacked with UInt16 bands: the output is UInt16, nothing clipped at 255."""
+    byte = tmp_path / "byte.tif"
+    gdal.Translate(str(byte), LANDSAT, bandList=[1], outputType=gdal.GDT_Byte, scaleParams=[[0, 20000, 0, 255]])
+    green, blue = tmp_path / "green.tif", tmp_path / "blue.tif"
+    gdal.Translate(str(green), LANDSAT, bandList=[2])
+    gdal.Translate(str(blue), LANDSAT, bandList=[3])
+    vrt = tmp_path / "stack.vrt"
+    gdal.BuildVRT(str(vrt), [str(byte), str(green), str(blue)], separate=True)
+    out, _ = _run(tmp_path, x4_model, src=str(vrt))
+    assert gdal.Open(str(out)).GetRasterBand(1).DataType == gdal.GDT_UInt16
+    assert read(out)[..., 1].max() > 255
 
 
 def test_tagged_nodata_wins(tmp_path, x4_model):

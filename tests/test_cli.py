@@ -152,3 +152,27 @@ def test_otbtf_backend_says_clearly_when_otbtf_is_absent(tmp_path, x4_model):
     if result.returncode == 0:
         pytest.skip("OTBTF is installed here")
     _assert_clean_failure(result, tmp_path, "OTBTF is not installed")
+
+
+def test_damaged_input_is_one_line(tmp_path, x4_model):
+    """A GeoTIFF cut short: its header reads, its tiles do not."""
+    full = tmp_path / "full.tif"
+    gdal.Translate(str(full), LANDSAT, creationOptions=["TILED=YES", "BLOCKXSIZE=64", "BLOCKYSIZE=64"])
+    data = full.read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) // 2])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = run_cli("apply.py", "--input", str(cut), "--savedmodel", x4_model, "--output", str(out_dir / "sr.tif"))
+    _assert_clean_failure(result, out_dir, "input")
+
+
+def test_unexpected_errors_are_one_line_too(tmp_path):
+    """A model whose metadata is damaged in a way no check anticipates still gives one line."""
+    from models import export_test_model
+
+    model = export_test_model(str(tmp_path / "m"))
+    (tmp_path / "m" / "assets.extra" / "sr4rs.json").write_bytes(b"\xff\xfe not json")
+    result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", str(tmp_path / "m"),
+                     "--output", str(tmp_path / "sr.tif"))
+    _assert_clean_failure(result, tmp_path, "metadata")

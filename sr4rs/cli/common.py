@@ -31,16 +31,33 @@ def quiet_tensorflow() -> None:
         os.close(devnull)
 
 
-def run_command(prog: str, func: Callable[[], Optional[int]]) -> int:
-    """Run ``func``; an Sr4rsError or Ctrl-C becomes one line on stderr and an exit code."""
+def run_command(prog: str, func: Callable[[], Optional[int]],
+                interrupted: str = "nothing was written") -> int:
+    """Run ``func``; an error or Ctrl-C becomes one line on stderr and an exit code.
+
+    Errors sr4rs anticipates carry their own fix; anything else (a TensorFlow failure,
+    running out of memory) is still reported in one line, with its type, and
+    SR4RS_DEBUG=1 shows the traceback.
+    """
     try:
         return func() or 0
     except Sr4rsError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted: nothing was written", file=sys.stderr)
+        print(f"{prog}: interrupted: {interrupted}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:
+        print(f"{prog}: error: out of memory: lower --ts or --batch-size", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as err:  # noqa: BLE001 (the last resort: never a traceback by default)
+        if os.environ.get("SR4RS_DEBUG"):
+            raise
+        text = str(err).strip().splitlines()
+        detail = text[0][:300] if text else ""
+        print(f"{prog}: error: unexpected {type(err).__name__}: {detail} "
+              "(run again with SR4RS_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 class progress_bar:

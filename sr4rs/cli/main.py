@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     module = importlib.import_module(f".{args.command}", __package__)
-    return run_command(f"sr4rs {args.command}", lambda: module.run(args))
+    interrupted = getattr(module, "INTERRUPTED", "nothing was written")
+    return run_command(f"sr4rs {args.command}", lambda: module.run(args), interrupted=interrupted)
 
 
 if __name__ == "__main__":

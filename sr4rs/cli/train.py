@@ -12,6 +12,7 @@ import sys
 from .common import quiet_tensorflow, run_command
 
 PROG = "sr4rs train"
+INTERRUPTED = "the checkpoints saved so far are kept in --save_ckpt"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -108,4 +109,4 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return run_command(PROG, lambda: run(args))
+    return run_command(PROG, lambda: run(args), interrupted=INTERRUPTED)
