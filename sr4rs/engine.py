@@ -188,7 +188,7 @@ def _assemble(batch: _Batch, outputs: Optional[np.ndarray], plan: ApplyPlan, nba
         if not active:
             blocks.append(np.full((h, w, nbands), fill, dtype=plan.out_dtype))
             continue
-        hr = raster.cast_clipped(outputs[k, off:off + h, off:off + w], plan.out_dtype)
+        hr = raster.cast_clipped(outputs[k, off:off + h, off:off + w], plan.out_dtype, in_place=True)
         k += 1
         hr = _protect_nodata(hr, plan.nodata, plan.out_dtype)
         if mask is not None and mask.any():
@@ -225,6 +225,7 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
     reader = raster.Reader(input_path)
     writer = None
     model_seconds, skipped = 0.0, 0
+    cache = raster.bounded_cache().__enter__()
     try:
         # One forward pass on a tiny window gives the output band count before the file is made.
         side = 2 * plan.margin + 1
@@ -251,11 +252,18 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
             model_seconds += time.perf_counter() - t0
             return out
 
+        # Tiles that cover whole blocks are compressed as they are written, overlapped with
+        # the model, rather than all at once when the file is closed.
+        side = plan.core * plan.scale
+        aligned = all(side % b == 0 for b in writer.block_size)
+
         def write(batch: _Batch, outputs):
             for tile, block in zip(batch.tiles, _assemble(batch, outputs, plan, nbands)):
                 writer.write(tile.core.scaled(plan.scale), block)
                 if progress is not None:
                     progress(tile.core.width * tile.core.height)
+            if aligned:
+                writer.flush()
 
         if options.threads:
             with ThreadPoolExecutor(1, "sr4rs-read") as rpool, ThreadPoolExecutor(1, "sr4rs-write") as wpool:
@@ -284,5 +292,6 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
         raise
     finally:
         reader.close()
+        cache.__exit__()
     return ApplyReport(output_path, plan.out_width, plan.out_height, plan.scale, len(tiles), skipped,
                        time.perf_counter() - start, model_seconds)

@@ -44,15 +44,21 @@ def resolve_encoding(name: str, default: np.dtype) -> np.dtype:
     return np.dtype(_ENCODINGS[key])
 
 
-def cast_clipped(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``array`` in ``dtype``, rounded for integer types and clipped to the type's range."""
+def cast_clipped(array: np.ndarray, dtype: np.dtype, in_place: bool = False) -> np.ndarray:
+    """``array`` in ``dtype``, rounded for integer types and clipped to the type's range
+    (NaN becomes 0). ``in_place`` lets a float32 ``array`` be used as scratch space."""
     dtype = np.dtype(dtype)
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        # float64, and the largest double not above the maximum: in float32 the int32 and
-        # uint32 maxima round up past the range and the cast would wrap around.
+        # 8- and 16-bit bounds are exact in float32; wider ones need float64 (in float32 the
+        # int32 and uint32 maxima round up past the range and the cast would wrap around).
+        work_type = np.float64 if info.bits >= 32 else np.float32
+        work = array if in_place and array.dtype == work_type else array.astype(work_type)
         hi = float(info.max) if info.bits < 64 else np.nextafter(float(info.max), 0)
-        return np.clip(np.rint(np.nan_to_num(array.astype(np.float64), nan=0.0)), info.min, hi).astype(dtype)
+        np.nan_to_num(work, copy=False, nan=0.0)
+        np.rint(work, out=work)
+        np.clip(work, info.min, hi, out=work)
+        return work.astype(dtype)
     if dtype == np.float32:
         info = np.finfo(dtype)
         return np.clip(array, info.min, info.max).astype(dtype)
@@ -127,6 +133,29 @@ def read_info(path: str) -> RasterInfo:
     )
 
 
+# Blocks written stay in GDAL's cache until it is full (by default 5 % of the RAM), so an
+# unbounded cache makes the memory of an apply grow with the output size.
+WORK_CACHE_BYTES = 64 * 1024 ** 2
+
+
+class bounded_cache:
+    """Context manager: GDAL's block cache capped at ``nbytes`` (unless GDAL_CACHEMAX is set
+    by the user), restored on exit."""
+
+    def __init__(self, nbytes: int = WORK_CACHE_BYTES):
+        self.nbytes, self._previous = nbytes, None
+
+    def __enter__(self):
+        if gdal.GetConfigOption("GDAL_CACHEMAX") is None:
+            self._previous = gdal.GetCacheMax()
+            gdal.SetCacheMax(min(self._previous, self.nbytes))
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            gdal.SetCacheMax(self._previous)
+
+
 class Reader:
     """Reads windows of one raster through a handle of its own (one per thread)."""
 
@@ -164,10 +193,25 @@ class Reader:
         self._ds = None
 
 
+def _has_zstd() -> bool:
+    options = gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST") or ""
+    return "ZSTD" in options
+
+
 def default_creation_options(dtype: np.dtype, uncompressed_bytes: int) -> Dict[str, str]:
-    """Tiled, DEFLATE-compressed GeoTIFF; BigTIFF where the raw size could pass 4 GiB."""
-    options = {"TILED": "YES", "BLOCKXSIZE": "256", "BLOCKYSIZE": "256", "COMPRESS": "DEFLATE",
+    """Tiled, compressed GeoTIFF; BigTIFF where the raw size could pass 4 GiB.
+
+    ZSTD level 1 with a predictor: on Landsat-like 16-bit data it compresses as well as
+    DEFLATE (within 3 %) about six times faster, which keeps the writer thread from
+    slowing the model down; DEFLATE where GDAL lacks ZSTD (``-co COMPRESS=DEFLATE``
+    for readers built without it).
+    """
+    options = {"TILED": "YES", "BLOCKXSIZE": "256", "BLOCKYSIZE": "256",
                "PREDICTOR": "3" if np.dtype(dtype).kind == "f" else "2"}
+    if _has_zstd():
+        options.update(COMPRESS="ZSTD", ZSTD_LEVEL="1")
+    else:
+        options.update(COMPRESS="DEFLATE", ZLEVEL="1")
     if uncompressed_bytes >= _BIGTIFF_THRESHOLD:
         options["BIGTIFF"] = "YES"
     return options
@@ -279,6 +323,16 @@ class AtomicWriter:
         # until some later garbage collection, whose failing close GDAL can only print.
         raise OutputError(f"writing '{self.path}' failed ({reason}): "
                           "check free space, permissions and any -co creation options, then run again")
+
+    @property
+    def block_size(self) -> Tuple[int, int]:
+        return tuple(self._ds.GetRasterBand(1).GetBlockSize())
+
+    def flush(self) -> None:
+        """Compress and write the blocks written so far (in the calling thread, now, rather
+        than all at once when the file is closed). Only for windows aligned on blocks: a
+        flushed block that is written again is appended anew to a compressed file."""
+        self._ds.FlushCache()
 
     def commit(self) -> None:
         """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
