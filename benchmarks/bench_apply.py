@@ -83,13 +83,35 @@ def mosaic(scene, path, n=4):
     return path
 
 
+def _untrained_model(arch, depth, nresblocks, nbands):
+    import math
+
+    from sr4rs.contract import ModelMetadata
+    from sr4rs.export import export_savedmodel
+    from sr4rs.networks import build_generator, receptive_radius_lr
+
+    depth, nresblocks = int(depth), int(nresblocks)
+    names = tuple(f"band{i + 1}" for i in range(nbands))
+    margin = 4 * math.ceil(receptive_radius_lr(arch, 4, nresblocks))
+    meta = ModelMetadata(scale=4, input_bands=names, output_bands=names, lr_scale=1e-4, hr_scale=1e-4,
+                         margin=margin, description=f"untrained {arch} {depth} {nresblocks} (benchmark)")
+    path = os.path.join(tempfile.mkdtemp(prefix="sr4rs-bench-model-"), f"{arch}_{depth}_{nresblocks}")
+    return export_savedmodel(build_generator(arch, nbands, 4, depth, nresblocks, skip_gain=1.0), path, meta)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--savedmodel")
     parser.add_argument("--input", default=os.path.join(ROOT, "examples", "landsat8_rgb_512.tif"))
     parser.add_argument("--repeat", type=int, default=3, help="overhead measurements (the median is printed)")
+    parser.add_argument("--arch", nargs=3, metavar=("ARCH", "DEPTH", "NRESBLOCKS"),
+                        help="benchmark an untrained generator of this shape instead (e.g. sr4rs 16 4): "
+                        "same compute as a trained one")
+    parser.add_argument("--skip-memory", action="store_true", help="only the overhead figure on the scene (no 16x scene)")
     parser.add_argument("--child", nargs=2, metavar=("SCENE", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.arch:
+        args.savedmodel = _untrained_model(*args.arch, nbands=3)
     savedmodel = _model_path(args.savedmodel)
     if args.child:
         return child(args.child[0], savedmodel, args.child[1])
@@ -104,8 +126,9 @@ def main():
     model = load_model(savedmodel)
     options = ApplyOptions(overwrite=True)
     print(f"model {savedmodel} (x{model.scale}); scene {args.input} ({info.width} x {info.height} x {info.count})")
-    big = mosaic(args.input, os.path.join(tmp, "x16.tif"))
-    for name, scene, repeat in (("scene", args.input, args.repeat), ("16x scene", big, 1)):
+    big = None if args.skip_memory else mosaic(args.input, os.path.join(tmp, "x16.tif"))
+    scenes = [("scene", args.input, args.repeat)] + ([] if args.skip_memory else [("16x scene", big, 1)])
+    for name, scene, repeat in scenes:
         ratios = []
         for i in range(repeat):
             compute = pure_compute_seconds(scene, model, options)
@@ -118,6 +141,8 @@ def main():
         print(f"overhead ({name}): streamed wall time / pure model compute = {statistics.median(ratios):.3f} "
               f"(median of {len(ratios)}; target <= 1.15)")
 
+    if args.skip_memory:
+        return
     rss = {}
     for name, scene in (("scene", args.input), ("16x scene", big)):
         out = subprocess.run([sys.executable, __file__, "--savedmodel", savedmodel, "--child", scene,

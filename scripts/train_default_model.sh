@@ -14,7 +14,7 @@ gdal_translate -q -b 3 -b 2 -b 1 -srcwin 0 1300 2041 560 "$src" "$work/heldout_r
   --out-lr "$work/lr.tif" --out-hr "$work/hr.tif" --val-fraction 0.1 --seed 0 --overwrite --no-progress
 "$PY/python" train.py --lr_patches "$work/lr_train.tif" --hr_patches "$work/hr_train.tif" \
   --valid_lr_patches "$work/lr_val.tif" --valid_hr_patches "$work/hr_val.tif" \
-  --arch edsr --depth 32 --nresblocks 8 --epochs "${EPOCHS:-40}" --batchsize 16 \
+  --arch edsr --depth 32 --nresblocks 8 --epochs "${EPOCHS:-100}" --batchsize 16 \
   --l1weight 1 --l2weight 0 --ganweight 0 --adam_lr 0.001 --adam_b1 0.9 --augment --seed 42 \
   --bands "B4 red" "B3 green" "B2 blue" --nodata 0 \
   --description "x4 RGB (Sentinel-2 B4 B3 B2 / Landsat 8 B4 B3 B2), 16-bit DN, EDSR-style, L1, Wald's protocol on Landsat 8" \
