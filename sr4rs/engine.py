@@ -18,9 +18,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import raster
-from .errors import InputError, ModelError
+from .errors import InputError
 from .model import LoadedModel, load_model
-from .windows import Tile, Window, output_geotransform, tile_grid
+from .windows import Tile, output_geotransform, tile_grid
 
 log = logging.getLogger(__name__)
 

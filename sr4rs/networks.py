@@ -154,7 +154,7 @@ def edsr_generator(nbands: int, scale: int = 4, depth: int = 32, nresblocks: int
     net = keras.layers.Add(name="body_skip")([head, conv(net, depth, 3, "body_out")])
     net = DepthToSpace(scale, name="shuffle")(conv(net, out_bands * scale * scale, 3, "upsample"))
     residual = conv(net, out_bands, 3, "tail")
-    full = keras.layers.Add(name=f"out_x1")([Resize(scale, gain=skip_gain, name="bicubic")(inp), residual]) \
+    full = keras.layers.Add(name="out_x1")([Resize(scale, gain=skip_gain, name="bicubic")(inp), residual]) \
         if out_bands == nbands else residual
     outputs = [AvgDown(2 ** (stages - i), name=f"out_x{2 ** (stages - i)}")(full) for i in range(stages)]
     return keras.Model(inp, outputs + [full], name="edsr_generator")

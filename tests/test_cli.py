@@ -90,7 +90,6 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path, x4_model):
 
 
 def test_unwritable_folder_is_refused_before_compute(readonly_dir, x4_model):
-    start = time.perf_counter()
     result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", x4_model, "--output", str(readonly_dir / "sr.tif"))
     assert result.returncode != 0 and "not writable" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -171,7 +170,7 @@ def test_unexpected_errors_are_one_line_too(tmp_path):
     """A model whose metadata is damaged in a way no check anticipates still gives one line."""
     from models import export_test_model
 
-    model = export_test_model(str(tmp_path / "m"))
+    export_test_model(str(tmp_path / "m"))
     (tmp_path / "m" / "assets.extra" / "sr4rs.json").write_bytes(b"\xff\xfe not json")
     result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", str(tmp_path / "m"),
                      "--output", str(tmp_path / "sr.tif"))

@@ -12,7 +12,7 @@ import pytest
 from osgeo import gdal
 
 from conftest import LANDSAT, ROOT, read, run_cli
-from sr4rs.errors import InputError, OutputError
+from sr4rs.errors import OutputError
 from sr4rs.patches_io import extract_patches
 from sr4rs.trainer import TrainConfig, TrainingError, train
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import progress_bar, quiet_tensorflow, run_command
+from .common import progress_bar, quiet_tensorflow, script_main
 
 PROG = "sr4rs apply"
 
@@ -72,7 +72,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the top-level ``apply.py`` (SR4RS's ``sr.py`` command lines run unchanged)."""
-    parser = argparse.ArgumentParser(prog="apply.py", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_command(PROG, lambda: run(args))
+    return script_main(sys.modules[__name__], "apply.py", argv)

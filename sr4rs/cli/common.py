@@ -24,7 +24,7 @@ def quiet_tensorflow() -> None:
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow  # noqa: F401
+        import tensorflow  # noqa: F401 (imported here, with stderr silenced)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -58,6 +58,18 @@ def run_command(prog: str, func: Callable[[], Optional[int]],
         print(f"{prog}: error: unexpected {type(err).__name__}: {detail} "
               "(run again with SR4RS_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def script_main(module, script: str, argv=None) -> int:
+    """Entry point of a top-level script (``apply.py``, ``train.py``) running one command
+    module: same flags and error handling as ``sr4rs <command>``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=script, description=module.__doc__.splitlines()[0])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run_command(module.PROG, lambda: module.run(args),
+                       interrupted=getattr(module, "INTERRUPTED", "nothing was written"))
 
 
 class progress_bar:

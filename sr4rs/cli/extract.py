@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import progress_bar, run_command
+from .common import progress_bar
 
 PROG = "sr4rs extract"
 

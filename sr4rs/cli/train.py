@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 import sys
 
-from .common import quiet_tensorflow, run_command
+from .common import quiet_tensorflow, script_main
 
 PROG = "sr4rs train"
 INTERRUPTED = "the checkpoints saved so far are kept in --save_ckpt"
@@ -106,7 +106,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="train.py", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_command(PROG, lambda: run(args), interrupted=INTERRUPTED)
+    """Entry point of the top-level ``train.py`` (SR4RS's train.py command lines run unchanged)."""
+    return script_main(sys.modules[__name__], "train.py", argv)
