@@ -12,8 +12,9 @@ missing=()
 command -v gdal-config >/dev/null 2>&1 || missing+=(libgdal-dev)
 command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
-command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
-if command -v "$PYTHON" >/dev/null 2>&1; then
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  missing+=(python3 python3-venv python3-dev)
+else
   "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
   "$PYTHON" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
     || missing+=(python3-dev)
