@@ -42,7 +42,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt > "$req"
   fi
   "${PIP[@]}" install -r "$req"
-  "${PIP[@]}" install --no-deps --no-build-isolation -e .
+  # setuptools warns at length about the model folders it ships as package data: keep the log for failures.
+  if ! "${PIP[@]}" install --no-deps --no-build-isolation -e . > "$VENV/sr4rs-install.log" 2>&1; then
+    cat "$VENV/sr4rs-install.log" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 echo "setup: ready ($("$VENV/bin/python" -c 'import sr4rs, tensorflow as t; from osgeo import gdal; print("sr4rs", sr4rs.__version__, "| TensorFlow", t.__version__, "| GDAL", gdal.__version__)' 2>/dev/null))"
