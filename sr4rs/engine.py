@@ -129,13 +129,22 @@ def plan_apply(info: raster.RasterInfo, model: LoadedModel, options: ApplyOption
                      out_dtype=out_dtype, out_width=info.width * s, out_height=info.height * s)
 
 
+def _all_bands(pixels: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """(..., H, W) mask of the pixels whose every band passes ``test``; band by band,
+    which is several times faster than ``np.all(..., axis=-1)`` on the short last axis."""
+    mask = test(pixels[..., 0])
+    for b in range(1, pixels.shape[-1]):
+        mask &= test(pixels[..., b])
+    return mask
+
+
 def _nodata_mask(core: np.ndarray, nodata: Optional[float]) -> Optional[np.ndarray]:
     """Pixels whose every band equals ``nodata`` (how Landsat and Sentinel-2 mark fill)."""
     if nodata is None:
         return None
     if math.isnan(nodata):
-        return np.all(np.isnan(core), axis=-1)
-    return np.all(core == nodata, axis=-1)
+        return _all_bands(core, np.isnan)
+    return _all_bands(core, lambda band: band == nodata)
 
 
 def _protect_nodata(hr: np.ndarray, nodata: Optional[float], dtype: np.dtype) -> np.ndarray:
@@ -143,7 +152,7 @@ def _protect_nodata(hr: np.ndarray, nodata: Optional[float], dtype: np.dtype) ->
     so that they are not read back as holes."""
     if nodata is None or math.isnan(nodata):
         return hr
-    hit = np.all(hr == nodata, axis=-1)
+    hit = _all_bands(hr, lambda band: band == nodata)
     if hit.any():
         step = 1 if np.dtype(dtype).kind in "ui" else np.finfo(dtype).eps * max(abs(nodata), 1)
         info_max = np.iinfo(dtype).max if np.dtype(dtype).kind in "ui" else np.inf

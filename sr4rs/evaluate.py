@@ -23,6 +23,7 @@ from .engine import ApplyOptions, Progress, resolve_nodata, super_resolve
 from .errors import InputError, ModelError, OutputError
 from .metrics import ConsistencySums, Scores, ScoreSums, Shift
 from .model import LoadedModel, load_model
+from .patches_io import check_same_crs
 from .windows import Window, pad_widths
 
 # Baselines: name -> GDAL resampling algorithm.
@@ -155,6 +156,7 @@ def _pair_factor(hr: raster.RasterInfo, lr: raster.RasterInfo) -> int:
     if hr.count != lr.count:
         raise InputError(f"HR '{hr.path}' has {hr.count} band(s) but LR '{lr.path}' {lr.count}: "
                          "give the same bands in the same order")
+    check_same_crs(lr, hr)
     if hr.geotransform and lr.geotransform:
         (hx, hdx, _, hy, _, hdy), (lx, ldx, _, ly, _, ldy) = hr.geotransform, lr.geotransform
         if max(abs(hx - lx) / abs(hdx), abs(hy - ly) / abs(hdy)) > 0.5:
@@ -274,7 +276,7 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
         peaks = np.asarray(data_range, float) * np.ones(his[0].count) if np.ndim(data_range) == 0 \
             else np.asarray(data_range, float)
         if peaks.shape != (his[0].count,) or not np.all(peaks > 0):
-            raise InputError(f"data range {data_range!r} must be one positive number or one per band "
+            raise InputError(f"--data-range {data_range!r} must be one positive number or one per band "
                              f"({his[0].count})")
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
     work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 1 + sum(m.factor == s.factor and m.model is not None

@@ -55,9 +55,11 @@ def cast_clipped(array: np.ndarray, dtype: np.dtype, in_place: bool = False) -> 
         work_type = np.float64 if info.bits >= 32 else np.float32
         work = array if in_place and array.dtype == work_type else array.astype(work_type)
         hi = float(info.max) if info.bits < 64 else np.nextafter(float(info.max), 0)
-        np.nan_to_num(work, copy=False, nan=0.0)
         np.rint(work, out=work)
-        np.clip(work, info.min, hi, out=work)
+        np.clip(work, info.min, hi, out=work)  # NaN stays NaN: found (cheaply) after
+        nan = np.isnan(work)
+        if nan.any():
+            work[nan] = 0.0
         return work.astype(dtype)
     if dtype == np.float32:
         info = np.finfo(dtype)

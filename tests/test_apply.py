@@ -126,6 +126,32 @@ def test_clipping_to_wide_integer_types_does_not_wrap():
     assert cast_clipped(values, np.uint32).tolist() == [3000000000, 0, 2**32 - 1, 0, 5]
 
 
+def test_casting_rounds_clips_and_maps_nan_to_zero():
+    from sr4rs.raster import cast_clipped
+
+    values = np.array([[70000.0, -3.0, np.nan], [2.5, 3.5, 254.6]], np.float32)
+    scratch = values.copy()
+    assert cast_clipped(scratch, np.uint16, in_place=True).tolist() == [[65535, 0, 0], [2, 4, 255]]
+    assert cast_clipped(values, np.int16).tolist() == [[32767, -3, 0], [2, 4, 255]]
+    assert cast_clipped(values, np.uint8).tolist() == [[255, 0, 0], [2, 4, 255]]
+
+
+def test_nodata_mask_needs_every_band_at_nodata():
+    from sr4rs.engine import _nodata_mask
+
+    crop = gdal.Open(LANDSAT).ReadAsArray(0, 120, 40, 30).transpose(1, 2, 0).copy()  # valid ground
+    assert (crop != 0).all()
+    crop[0, 0] = 0  # all three bands: nodata
+    crop[0, 1, 0] = 0  # one band only: a valid pixel
+    crop[1, :, :] = 0  # a whole row
+    mask = _nodata_mask(crop, 0.0)
+    assert mask.tolist() == np.all(crop == 0, axis=-1).tolist()
+    assert mask[0, 0] and not mask[0, 1] and mask[1].all() and mask.sum() == (crop == 0).all(-1).sum()
+    as_float = crop.astype(np.float32)
+    as_float[as_float == 0] = np.nan
+    assert _nodata_mask(as_float, float("nan")).tolist() == mask.tolist()
+
+
 def test_auto_encoding_holds_every_band(tmp_path, x4_model):
     """A Byte band stacked with UInt16 bands: the output is UInt16, nothing clipped at 255."""
     byte = tmp_path / "byte.tif"

@@ -160,3 +160,89 @@ def test_bad_settings_are_refused_before_computing(wald, hr_crop, x4_model, tmp_
     with pytest.raises(InputError, match="--border 64"):
         evaluate([model], [hr_crop], border=64)
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- true LR/HR pairs
+
+
+def test_a_pair_with_walds_lr_scores_as_walds_protocol(wald, x4_model, tmp_path):
+    """Given as a true pair, the LR image Wald's protocol made gives the same figures."""
+    result, out, _ = wald
+    lr_path = os.path.join(out, "images", "hr128_lr.tif")
+    pair = evaluate([x4_model], [result.scenes[0].hr], [lr_path], out_dir=str(tmp_path))
+    assert json.load(open(pair.json_path))["protocol"] == "pairs"
+    for name in METHODS:
+        mine, theirs = pair.method(name), result.method(name)
+        assert mine.scores.pixels == theirs.scores.pixels == 96 * 96
+        assert mine.scores.psnr.bands == pytest.approx(theirs.scores.psnr.bands, rel=1e-9)
+        assert mine.scores.sam == pytest.approx(theirs.scores.sam, rel=1e-9)
+        assert mine.consistency.reflectance.overall == pytest.approx(theirs.consistency.reflectance.overall,
+                                                                     rel=1e-9, abs=1e-9)
+
+
+def _pair_lr(tmp_path, hr_path, name="lr.tif", **changes):
+    """A true pair's LR side: the HR crop block-averaged by 4 with GDAL (not Wald's blur)."""
+    path = str(tmp_path / name)
+    gdal.Translate(path, hr_path, width=32, height=32, resampleAlg="average", outputType=gdal.GDT_Float32)
+    ds = gdal.Open(path, gdal.GA_Update)
+    if "shift" in changes:  # move the origin by whole LR pixels
+        x0, dx, rx, y0, ry, dy = ds.GetGeoTransform()
+        ds.SetGeoTransform((x0 + changes["shift"] * dx, dx, rx, y0, ry, dy))
+    if "epsg" in changes:
+        from osgeo import osr
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(changes["epsg"])
+        ds.SetProjection(srs.ExportToWkt())
+    ds = None
+    return path
+
+
+def test_true_pair_bicubic_row_equals_direct_metrics(hr_crop, tmp_path):
+    lr_path = _pair_lr(tmp_path, hr_crop)
+    result = evaluate([], [hr_crop], [lr_path], baselines=("bicubic",), data_range=10000)
+    hr = read(hr_crop).astype(np.float64)
+    up = str(tmp_path / "up.tif")
+    gdal.Translate(up, lr_path, width=128, height=128, resampleAlg="cubic", outputType=gdal.GDT_Float32)
+    mask = metrics.evaluation_mask(np.ones(hr.shape[:2], bool), 16)
+    direct = metrics.compare(hr, read(up).astype(np.float64), 4, mask, np.full(3, 10000.0))
+    row = result.method("bicubic")
+    assert result.data_range == (10000.0,) * 3
+    assert row.scores.psnr.bands == pytest.approx(direct.psnr.bands, rel=1e-6)
+    assert row.scores.ssim.overall == pytest.approx(direct.ssim.overall, rel=1e-6)
+    # Block averaging is no blur: the pair differs from Wald's LR, and so do the figures.
+    assert not np.allclose(read(lr_path), degrade(hr, 4), rtol=1e-3)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"epsg": 32631}, "reproject one onto the other"),
+    ({"shift": 2}, "origins differ by"),
+])
+def test_misregistered_pairs_are_refused(hr_crop, tmp_path, changes, message):
+    lr_path = _pair_lr(tmp_path, hr_crop, **changes)
+    with pytest.raises(InputError, match=message):
+        evaluate([], [hr_crop], [lr_path])
+    assert sorted(os.listdir(tmp_path)) == ["lr.tif"]
+
+
+def test_pair_size_and_bands_are_checked(hr_crop, tmp_path):
+    small = str(tmp_path / "small.tif")
+    gdal.Translate(small, hr_crop, width=100, height=100)
+    with pytest.raises(InputError, match="not 2 or more times the size"):
+        evaluate([], [hr_crop], [small])
+    one_band = str(tmp_path / "one.tif")
+    gdal.Translate(one_band, _pair_lr(tmp_path, hr_crop), bandList=[1])
+    with pytest.raises(InputError, match="has 3 band.s. but LR .* 1"):
+        evaluate([], [hr_crop], [one_band])
+
+
+def test_cli_data_range_sets_the_psnr_peak(tmp_path, hr_crop):
+    lr_path = _pair_lr(tmp_path, hr_crop)
+    out = tmp_path / "out"
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--hr", hr_crop, "--lr", lr_path, "--data-range",
+                   "10000", "20000", "30000", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    data = json.load(open(out / "evaluation.json"))
+    assert data["data_range"] == [10000, 20000, 30000]
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--hr", hr_crop, "--lr", lr_path, "--data-range",
+                   "1", "2", "--no-progress")
+    assert proc.returncode != 0 and "--data-range" in proc.stderr and "Traceback" not in proc.stderr

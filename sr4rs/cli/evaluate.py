@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # default None: the library's DEFAULT_BORDER (16), without importing it to build the parser
     parser.add_argument("--border", type=int, help="HR pixels left out along the image edges and around "
                         "nodata (default 16)")
+    parser.add_argument("--data-range", type=float, nargs="+", metavar="PEAK",
+                        help="PSNR and SSIM peak value, one for all bands or one per band (e.g. 10000 for "
+                        "reflectance x 10000; default: each band's valid max - min in the references)")
     parser.add_argument("--out", metavar="FOLDER", help="folder for evaluation.json, evaluation.csv and the "
                         "panel PNG (default: print the table only)")
     parser.add_argument("--panel-window", type=int, nargs=3, metavar=("COL", "ROW", "SIZE"),
@@ -32,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep the LR and upsampled images in FOLDER/images (needs --out)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _data_range(values):
+    return None if values is None else values[0] if len(values) == 1 else values
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         check_out_dir(args.out, args.overwrite)
     quiet_tensorflow()
     plan = plan_evaluation(args.savedmodel, args.hr, args.lr, factor=args.scale, nodata=args.nodata,
-                           border=border, tile_size=args.ts, pad=args.pad,
+                           border=border, tile_size=args.ts, pad=args.pad, data_range=_data_range(args.data_range),
                            panel_window=tuple(args.panel_window) if args.panel_window else None)
     with progress_bar(plan.work, "evaluating", disable=args.no_progress) as bar:
         evaluation = run_evaluation(plan, args.out, overwrite=args.overwrite, keep_images=args.keep_images,
