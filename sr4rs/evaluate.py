@@ -279,8 +279,9 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
             raise InputError(f"--data-range {data_range!r} must be one positive number or one per band "
                              f"({his[0].count})")
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
-    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 1 + sum(m.factor == s.factor and m.model is not None
-                                                                     for m in methods)) for s in scenes)
+    # Progress in LR pixels: the Wald LR, each method's output, the statistics.
+    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 1 + sum(m.factor == s.factor for m in methods))
+               for s in scenes)
     names = his[0].descriptions if all(his[0].descriptions) else tuple(f"band{i + 1}" for i in range(his[0].count))
     return EvaluationPlan(tuple(scenes), methods, tuple(names), border, peaks, options, panel_window,
                           block_rows, not lis, work)
@@ -341,13 +342,26 @@ def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None,
     return path
 
 
-def upsample(lr_path: str, out_path: str, factor: int, resampling: str) -> str:
-    """``lr_path`` enlarged ``factor`` times by GDAL (``near``, ``bilinear``, ``cubic``, ``lanczos``), float32."""
+def upsample(lr_path: str, out_path: str, factor: int, resampling: str,
+             progress: Optional[Progress] = None) -> str:
+    """``lr_path`` enlarged ``factor`` times by GDAL (``near``, ``bilinear``, ``cubic``, ``lanczos``), float32.
+    ``progress`` gets the LR pixels done, as for ``super_resolve``."""
     ds = gdal.Open(lr_path)
+    total, reported = ds.RasterXSize * ds.RasterYSize, 0
+
+    def callback(fraction, *_):
+        nonlocal reported
+        done = int(min(max(fraction, 0.0), 1.0) * total)
+        if progress is not None and done > reported:
+            progress(done - reported)
+            reported = done
+        return 1  # go on
+
     try:
         gdal.Translate(out_path, ds, width=ds.RasterXSize * factor, height=ds.RasterYSize * factor,
                        resampleAlg=resampling, outputType=gdal.GDT_Float32,
-                       creationOptions=["TILED=YES", "BIGTIFF=IF_SAFER"])
+                       creationOptions=["TILED=YES", "BIGTIFF=IF_SAFER"], callback=callback)
+        callback(1.0)
     except RuntimeError as err:
         raise OutputError(f"cannot write '{out_path}' ({str(err).strip().splitlines()[0]}): "
                           "check the free space of the output folder") from None
@@ -680,7 +694,7 @@ def _produce(scene: Scene, methods: Sequence[Method], lr_path: str, folder: str,
         if m.model is not None:
             super_resolve(lr_path, m.model, path, options, progress)
         else:
-            upsample(lr_path, path, scene.factor, m.resampling)
+            upsample(lr_path, path, scene.factor, m.resampling, progress)
         outputs[m.name] = path
     return outputs
 

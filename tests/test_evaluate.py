@@ -12,7 +12,7 @@ from conftest import LANDSAT, ROOT, read, run_cli
 from sr4rs import metrics
 from sr4rs.degrade import degrade
 from sr4rs.errors import InputError, OutputError
-from sr4rs.evaluate import evaluate, format_table
+from sr4rs.evaluate import evaluate, format_table, plan_evaluation
 
 SCENE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "x4"]
@@ -52,7 +52,7 @@ def _direct_bicubic(tmp_path, hr_path, factor=4):
     return hr, lr, read(up_path).astype(np.float64)
 
 
-def test_reports_and_panel_are_written(wald):
+def test_reports_and_panel_are_written(wald, hr_crop, x4_model):
     result, out, steps = wald
     assert [m.name for m in result.methods] == METHODS
     assert result.json_path == os.path.join(out, "evaluation.json")
@@ -66,8 +66,9 @@ def test_reports_and_panel_are_written(wald):
     assert float(bicubic["psnr"]) == pytest.approx(result.method("bicubic").scores.psnr.overall)
     panel = Image.open(result.panels[0])
     assert panel.size[0] >= 4 * 256 and panel.size[1] > 256  # LR, bicubic, x4, HR
-    # Progress: Wald LR, the model and the statistics, 32 x 32 LR pixels each.
-    assert sum(steps) == 3 * 32 * 32
+    # Progress: Wald LR, the four baselines, the model and the statistics, 32 x 32 LR pixels each.
+    assert sum(steps) == 7 * 32 * 32 == plan_evaluation([x4_model], [hr_crop]).work
+    assert len(steps) > 7  # the baselines report as GDAL upsamples, not once at the end
     table = format_table(result)
     assert all(name in table for name in METHODS) and "PSNR" in table
 
