@@ -279,8 +279,8 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
             raise InputError(f"--data-range {data_range!r} must be one positive number or one per band "
                              f"({his[0].count})")
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
-    # Progress in LR pixels: the Wald LR, each method's output, the statistics.
-    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 1 + sum(m.factor == s.factor for m in methods))
+    # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
+    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.factor == s.factor for m in methods))
                for s in scenes)
     names = his[0].descriptions if all(his[0].descriptions) else tuple(f"band{i + 1}" for i in range(his[0].count))
     return EvaluationPlan(tuple(scenes), methods, tuple(names), border, peaks, options, panel_window,
@@ -517,37 +517,51 @@ def _stretch(tile: np.ndarray, lo: np.ndarray, hi: np.ndarray, valid: np.ndarray
     return out
 
 
-def write_panel(scene: Scene, lr_path: str, outputs: Sequence[Tuple[str, str]], png: str,
-                window: Optional[Tuple[int, int, int]] = None) -> str:
-    """A PNG of the LR image (nearest), each output (label, path) and the HR reference side by side
-    on ``window`` (col, row, size in LR pixels; default: the centre), with one 2-98 percentile stretch
-    per band taken from the reference and shared by all tiles. Bands 1-3 as RGB (or band 1 in grey)."""
-    from PIL import Image, ImageDraw
-
+def _panel_windows(scene: Scene, window: Optional[Tuple[int, int, int]]) -> Tuple[Window, Window]:
+    """The panel's LR and HR windows: ``window`` (col, row, size in LR pixels), default the centre."""
     f = scene.factor
     if window is None:
         size = min(scene.lr_width, scene.lr_height, max(32, _PANEL_TILE // f))
         window = ((scene.lr_width - size) // 2, (scene.lr_height - size) // 2, size)
     col, row, size = window
-    lr_win, hr_win = Window(col, row, size, size), Window(col * f, row * f, size * f, size * f)
-    bands = list(range(min(3, scene.hr.count))) if scene.hr.count >= 3 else [0]
+    return Window(col, row, size, size), Window(col * f, row * f, size * f, size * f)
 
-    def read(path: str, win: Window):
-        reader = raster.Reader(path)
-        try:
-            tile = reader.read(win).astype(np.float64)[..., bands]
-        finally:
-            reader.close()
-        tag = raster.read_info(path).nodata
-        return tile, metrics.valid_pixels(tile, scene.nodata if tag is None else tag)
 
-    hr, hr_valid = read(scene.hr.path, hr_win)
-    values = hr[hr_valid] if hr_valid.any() else hr.reshape(-1, len(bands))
+def _panel_bands(scene: Scene) -> List[int]:
+    return list(range(3)) if scene.hr.count >= 3 else [0]
+
+
+def panel_crop(scene: Scene, path: str, window: Optional[Tuple[int, int, int]] = None,
+               hr_grid: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """The panel's window of ``path`` (an output on the HR grid, or with ``hr_grid=False`` the LR
+    image): displayed bands as float64, and where they hold data."""
+    lr_win, hr_win = _panel_windows(scene, window)
+    reader = raster.Reader(path)
+    try:
+        tile = reader.read(hr_win if hr_grid else lr_win).astype(np.float64)[..., _panel_bands(scene)]
+    finally:
+        reader.close()
+    tag = raster.read_info(path).nodata
+    return tile, metrics.valid_pixels(tile, scene.nodata if tag is None else tag)
+
+
+def write_panel(scene: Scene, lr_path: str, outputs: Sequence[Tuple[str, np.ndarray, np.ndarray]], png: str,
+                window: Optional[Tuple[int, int, int]] = None) -> str:
+    """A PNG of the LR image (nearest), each output and the HR reference side by side on ``window``
+    (col, row, size in LR pixels; default: the centre), with one 2-98 percentile stretch per band taken
+    from the reference and shared by all tiles. Bands 1-3 as RGB (or band 1 in grey). ``outputs`` are
+    (label, tile, valid) as ``panel_crop`` reads them, so that the outputs need not be kept on disk."""
+    from PIL import Image, ImageDraw
+
+    f = scene.factor
+    size = _panel_windows(scene, window)[0].width
+    hr, hr_valid = panel_crop(scene, scene.hr.path, window)
+    values = hr[hr_valid] if hr_valid.any() else hr.reshape(-1, hr.shape[-1])
     lo, hi = np.percentile(values, 2, axis=0), np.percentile(values, 98, axis=0)
-    lr, lr_valid = read(lr_path, lr_win)
+    lr, lr_valid = panel_crop(scene, lr_path, window, hr_grid=False)
     tiles = [(f"LR (x{f} nearest)", np.repeat(np.repeat(lr, f, 0), f, 1),
               np.repeat(np.repeat(lr_valid, f, 0), f, 1))]
-    tiles += [(label,) + read(path, hr_win) for label, path in outputs]
+    tiles += list(outputs)
     tiles.append(("HR reference", hr, hr_valid))
     zoom = max(1, math.ceil(_PANEL_TILE / (size * f)))
     side, label_h, gap = size * f * zoom, 18, 4
@@ -685,18 +699,38 @@ def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool):
     return json_path, csv_path, panels
 
 
-def _produce(scene: Scene, methods: Sequence[Method], lr_path: str, folder: str, options: ApplyOptions,
-             progress: Optional[Progress]) -> Dict[str, str]:
-    """Every method's output for one scene, as float32 GeoTIFFs in ``folder``."""
-    outputs = {}
-    for i, m in enumerate(methods):
-        path = os.path.join(folder, f"{scene.name}_{i:02d}_{m.name.replace(' ', '_')}.tif")
-        if m.model is not None:
-            super_resolve(lr_path, m.model, path, options, progress)
-        else:
-            upsample(lr_path, path, scene.factor, m.resampling, progress)
-        outputs[m.name] = path
-    return outputs
+def _produce(scene: Scene, index: int, method: Method, lr_path: str, folder: str, options: ApplyOptions,
+             progress: Optional[Progress]) -> str:
+    """One method's output for one scene, as a float32 GeoTIFF in ``folder``."""
+    path = os.path.join(folder, f"{scene.name}_{index:02d}_{method.name.replace(' ', '_')}.tif")
+    if method.model is not None:
+        super_resolve(lr_path, method.model, path, options, progress)
+    else:
+        upsample(lr_path, path, scene.factor, method.resampling, progress)
+    return path
+
+
+def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
+    """Disk the run needs at most: a scene's Wald LR and one output at a time (all of them, kept)."""
+    def scene_bytes(scene: Scene) -> Tuple[int, int]:
+        lr = 0 if scene.lr is not None else scene.lr_width * scene.lr_height * scene.hr.count * 4
+        return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.hr.count * 4
+
+    if keep_images:
+        return sum(lr + out * sum(m.factor == s.factor for m in plan.methods)
+                   for s in plan.scenes for lr, out in [scene_bytes(s)])
+    return max(lr + out for lr, out in map(scene_bytes, plan.scenes))
+
+
+def check_free_space(folder: str, nbytes: int) -> None:
+    """An OutputError, before any computing, if ``folder`` cannot hold ``nbytes`` (as uncompressed float32)."""
+    def size(n: int) -> str:
+        return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+    free = shutil.disk_usage(folder).free
+    if free < nbytes:
+        raise OutputError(f"evaluating needs up to {size(nbytes)} of scratch images in '{folder}' but only "
+                          f"{size(free)} are free: free some space or give --out on a larger disk")
 
 
 def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overwrite: bool = False,
@@ -710,24 +744,27 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
         os.makedirs(folder, exist_ok=True)
     else:
         folder = tempfile.mkdtemp(prefix=".sr4rs-evaluate-", dir=out_dir or None)
-    peaks = plan.data_range if plan.data_range is not None else measure_data_range(plan.scenes, plan.block_rows)
     per_scene: List[Tuple[Scene, Dict[str, tuple]]] = []
     panels = []
     try:
+        check_free_space(folder, _scratch_bytes(plan, keep_images and bool(out_dir)))
+        peaks = plan.data_range if plan.data_range is not None else measure_data_range(plan.scenes, plan.block_rows)
         for scene in plan.scenes:
             methods = [m for m in plan.methods if m.factor == scene.factor]
             lr_path = scene.lr.path if scene.lr else write_wald_lr(
                 scene, os.path.join(folder, f"{scene.name}_lr.tif"), plan.block_rows, progress)
-            outputs = _produce(scene, methods, lr_path, folder, plan.apply_options, progress)
-            per_scene.append((scene, score_scene(scene, lr_path, outputs, peaks, plan.border, plan.block_rows,
-                                                 progress)))
-            if paths:
-                shown = [(m.name, outputs[m.name]) for m in methods
-                         if m.model is not None or m.resampling == BASELINES["bicubic"]]
-                panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
-            if not keep_images:
-                for path in outputs.values():
+            figures, shown = {}, []
+            for i, m in enumerate(methods):  # one output on disk at a time
+                path = _produce(scene, i, m, lr_path, folder, plan.apply_options, progress)
+                figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows,
+                                           progress))
+                if paths and (m.model is not None or m.resampling == BASELINES["bicubic"]):
+                    shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
+                if not keep_images:
                     os.remove(path)
+            per_scene.append((scene, figures))
+            if paths:
+                panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
     finally:
         if not (keep_images and out_dir):
             shutil.rmtree(folder, ignore_errors=True)

@@ -66,8 +66,9 @@ def test_reports_and_panel_are_written(wald, hr_crop, x4_model):
     assert float(bicubic["psnr"]) == pytest.approx(result.method("bicubic").scores.psnr.overall)
     panel = Image.open(result.panels[0])
     assert panel.size[0] >= 4 * 256 and panel.size[1] > 256  # LR, bicubic, x4, HR
-    # Progress: Wald LR, the four baselines, the model and the statistics, 32 x 32 LR pixels each.
-    assert sum(steps) == 7 * 32 * 32 == plan_evaluation([x4_model], [hr_crop]).work
+    # Progress: Wald LR, then the four baselines and the model, each output and its statistics,
+    # 32 x 32 LR pixels each.
+    assert sum(steps) == 11 * 32 * 32 == plan_evaluation([x4_model], [hr_crop]).work
     assert len(steps) > 7  # the baselines report as GDAL upsamples, not once at the end
     table = format_table(result)
     assert all(name in table for name in METHODS) and "PSNR" in table
@@ -247,3 +248,36 @@ def test_cli_data_range_sets_the_psnr_peak(tmp_path, hr_crop):
     proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--hr", hr_crop, "--lr", lr_path, "--data-range",
                    "1", "2", "--no-progress")
     assert proc.returncode != 0 and "--data-range" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_one_output_at_a_time_on_disk(hr_crop, x4_model, tmp_path, monkeypatch):
+    """Whole scenes make large float32 outputs: each is scored and removed before the next is made."""
+    import sr4rs.evaluate as ev
+
+    seen, produce = [], ev._produce
+
+    def spy(scene, index, method, lr_path, folder, *args):
+        seen.append(sorted(os.listdir(folder)))
+        return produce(scene, index, method, lr_path, folder, *args)
+
+    monkeypatch.setattr(ev, "_produce", spy)
+    result = evaluate([x4_model], [hr_crop], out_dir=str(tmp_path / "out"))
+    assert seen == [["hr128_lr.tif"]] * len(METHODS)
+    assert [m.name for m in result.methods] == METHODS
+    assert sorted(os.listdir(tmp_path / "out")) == ["evaluation.csv", "evaluation.json", "panel.png"]
+
+
+def test_too_little_scratch_space_is_refused_before_computing(hr_crop, tmp_path, monkeypatch):
+    import shutil
+
+    import sr4rs.evaluate as ev
+
+    usage = shutil.disk_usage(tmp_path)
+    # The 128 x 128 x 3 crop at x4: a 32 x 32 Wald LR and one 128 x 128 output, float32.
+    need = (32 * 32 + 128 * 128) * 3 * 4
+    monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need - 1))
+    with pytest.raises(OutputError, match=r"needs up to 0.2 MB of scratch images .* but only 0.2 MB are free: free some space"):
+        evaluate([], [hr_crop], out_dir=str(tmp_path / "out"), factor=4)
+    assert os.listdir(tmp_path / "out") == []
+    monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need))
+    evaluate([], [hr_crop], out_dir=str(tmp_path / "out"), factor=4)
