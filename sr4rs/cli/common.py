@@ -65,7 +65,8 @@ def script_main(module, script: str, argv=None) -> int:
     module: same flags and error handling as ``sr4rs <command>``."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog=script, description=module.__doc__.splitlines()[0])
+    summary = module.__doc__.splitlines()[0].split(": ", 1)[-1]  # without the "``sr4rs apply``:" prefix
+    parser = argparse.ArgumentParser(prog=script, description=summary[:1].upper() + summary[1:])
     module.add_arguments(parser)
     args = parser.parse_args(argv)
     return run_command(module.PROG, lambda: module.run(args),
