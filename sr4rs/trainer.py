@@ -46,12 +46,13 @@ class TrainConfig:
     nresblocks: int = 16
     epochs: int = 120
     batchsize: int = 4
-    adam_lr: float = 0.0001
+    # Defaults of SR4RS's latest train.py, so that its command lines train the same way.
+    adam_lr: float = 0.001
     adam_b1: float = 0.0
     l1weight: float = 0.0
-    l2weight: float = 100.0
-    vggweight: float = 1.0
-    vggfeatures: str = "vgg54"
+    l2weight: float = 1000.0
+    vggweight: float = 0.00001
+    vggfeatures: str = "1234"
     ganweight: float = 1.0
     losstype: str = "WGAN-GP"
     streaming: bool = False

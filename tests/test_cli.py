@@ -34,6 +34,28 @@ def test_sr4rs_sr_py_command_line_runs_unchanged(tmp_path, x4_model):
     assert ds.GetRasterBand(1).DataType == gdal.GDT_UInt16
 
 
+def test_sr4rs_flags_given_without_a_value_mean_their_defaults():
+    """SR4RS's sr.py and train.py accept --encoding, --pad, --losstype and --vggfeatures bare."""
+    from sr4rs.cli.main import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["apply", "--input", "a.tif", "--output", "b.tif", "--encoding", "--pad", "--ts", "256"])
+    assert (args.encoding, args.pad, args.ts) == ("auto", None, 256)
+    args = parser.parse_args(["apply", "--input", "a.tif", "--output", "b.tif", "--encoding", "int16"])
+    assert args.encoding == "int16"  # the value SR4RS's documentation gives for Sentinel-2
+    base = ["train", "--lr_patches", "lr.tif", "--hr_patches", "hr.tif", "--save_ckpt", "ckpt"]
+    args = parser.parse_args(base + ["--losstype", "--vggfeatures"])
+    # The defaults of SR4RS's latest train.py.
+    assert (args.losstype, args.vggfeatures, args.adam_lr, args.adam_b1, args.l1weight, args.l2weight,
+            args.vggweight, args.ganweight, args.depth, args.nresblocks, args.epochs, args.batchsize,
+            args.lr_scale, args.hr_scale, args.arch) == \
+        ("WGAN-GP", "1234", 0.001, 0.0, 0.0, 1000.0, 0.00001, 1.0, 64, 16, 120, 4, 0.0001, 0.0001, "sr4rs")
+    # SR4RS's documented example command line.
+    args = parser.parse_args(base + "--vggweight 0.00003 --l1weight 200 --l2weight 0.0 --depth 64 --vggfeatures 1234 "
+                             "--batchsize 4 --adam_lr 0.0002 --lr_scale 0.0001 --hr_scale 0.0001".split())
+    assert (args.vggweight, args.l1weight, args.l2weight, args.adam_lr) == (0.00003, 200.0, 0.0, 0.0002)
+
+
 def test_subcommand_with_creation_options_quicklook_and_progress(tmp_path, x4_model):
     out, png = tmp_path / "sr.tif", tmp_path / "sr.png"
     result = run_cli("-m", "sr4rs.cli.main", "apply", "--input", LANDSAT, "--savedmodel", x4_model,

@@ -20,10 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--savedmodel", help="SavedModel folder (default: the model bundled with sr4rs). "
                         "A model is a program: only load models you trust")
     parser.add_argument("--output", required=True, help="output GeoTIFF")
-    parser.add_argument("--encoding", default="auto", type=str.lower, choices=ENCODING_CHOICES,
+    # As in SR4RS's sr.py, --encoding and --pad given without a value mean their defaults.
+    parser.add_argument("--encoding", default="auto", const="auto", nargs="?", type=str.lower, choices=ENCODING_CHOICES,
                         metavar="TYPE", help="output pixel type: auto (the input's), uint8, int16, uint16, "
                         "int32, uint32, float32, float64, or SR4RS's names (unsigned_short, float, ...)")
-    parser.add_argument("--pad", type=int, help="margin around each tile, in output pixels "
+    parser.add_argument("--pad", type=int, nargs="?", const=None, help="margin around each tile, in output pixels "
                         "(default: the model's recommended margin; 64 for SR4RS models)")
     parser.add_argument("--ts", type=int, help="tile size, in output pixels (default 512)")
     parser.add_argument("--batch-size", type=int, help="tiles per model call (default: automatic)")

@@ -48,9 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--l1weight", type=float, default=d.l1weight)
     p.add_argument("--l2weight", type=float, default=d.l2weight)
     p.add_argument("--vggweight", type=float, default=d.vggweight, help="VGG loss weight (used with --vggfile)")
-    p.add_argument("--vggfeatures", default=d.vggfeatures, choices=("vgg54", "vgg54lin", "vgg344454", "1234lin", "1234"))
+    # As in SR4RS, --vggfeatures and --losstype given without a value mean their defaults.
+    p.add_argument("--vggfeatures", default=d.vggfeatures, const=d.vggfeatures, nargs="?",
+                   choices=("vgg54", "vgg54lin", "vgg344454", "1234lin", "1234"))
     p.add_argument("--ganweight", type=float, default=d.ganweight, help="adversarial loss weight (0: no GAN)")
-    p.add_argument("--losstype", default=d.losstype, choices=("WGAN-GP", "LSGAN"))
+    p.add_argument("--losstype", default=d.losstype, const=d.losstype, nargs="?", choices=("WGAN-GP", "LSGAN"))
     p.add_argument("--streaming", action="store_true", help="read patches from disk as needed (low RAM)")
     p.add_argument("--pretrain", action="store_true", help="first train --epochs on the pixel losses alone")
     p.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
