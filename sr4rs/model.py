@@ -11,6 +11,7 @@ import numpy as np
 from . import contract
 from .contract import ModelMetadata
 from .errors import ModelError
+from .raster import cast_clipped
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class LoadedModel:
     _signature: object
     _input_name: str
     _outputs: Dict[int, str]  # crop in HR pixels -> signature output key
+    input_dtype: np.dtype = np.dtype(np.float32)  # what lr_input takes (SR4RS's latest: the patches' type)
 
     @property
     def scale(self) -> int:
@@ -66,7 +68,10 @@ class LoadedModel:
         """Run (N, H, W, C) float32 raw values; return (N, H*s - 2*crop, W*s - 2*crop, C_out)."""
         tf = _tf()
         key, _ = self.output_for(pad)
-        result = self._signature(**{self._input_name: tf.constant(batch, dtype=tf.float32)})
+        if batch.dtype != self.input_dtype:  # rounded and clipped for an integer input, as OTBTF casts
+            batch = cast_clipped(batch, self.input_dtype) if self.input_dtype.kind in "ui" \
+                else batch.astype(self.input_dtype)
+        result = self._signature(**{self._input_name: tf.constant(batch)})
         return result[key].numpy()
 
 
@@ -111,7 +116,11 @@ def load_model(path: str, scale: Optional[int] = None) -> LoadedModel:
         if scale is not None and scale != metadata.scale:
             raise ModelError(f"--scale {scale} contradicts the model's metadata (scale {metadata.scale}): drop --scale")
         has_metadata = True
-    return LoadedModel(path, metadata, has_metadata, nbands, sig, input_name, outputs)
+    dtype = inputs[input_name].dtype
+    if not (dtype.is_floating or dtype.is_integer):
+        raise ModelError(f"model '{path}' takes {dtype.name} as '{contract.INPUT_KEY}': "
+                         "it does not follow the sr4rs/SR4RS model contract (a number type)")
+    return LoadedModel(path, metadata, has_metadata, nbands, sig, input_name, outputs, np.dtype(dtype.as_numpy_dtype))
 
 
 class SessionModel:

@@ -44,17 +44,18 @@ def export_test_model(path: str, scale: int = 4, bands=("B4 red", "B3 green", "B
 
 
 def export_sr4rs_tf1_model(path: str, nbands: int = 4, scale: int = 4, seed: int = 0,
-                           signature_keys=("lr_input:0", "output_{}:0")) -> str:
+                           signature_keys=("lr_input:0", "output_{}:0"), input_dtype="float32") -> str:
     """A TF1-graph SavedModel shaped like SR4RS's published ones: ``simple_save`` with
-    tensor-named keys (``lr_input:0``, ``output_{pad}:0``), no sr4rs metadata, x4."""
+    tensor-named keys (``lr_input:0``, ``output_{pad}:0``), no sr4rs metadata, x4. SR4RS's latest
+    train.py makes ``lr_input`` of the patches' own type (e.g. int16) and casts inside: ``input_dtype``."""
     import tensorflow as tf
 
     shutil.rmtree(path, ignore_errors=True)
     rng = np.random.default_rng(seed)
     graph = tf.Graph()
     with graph.as_default():
-        lr = tf.compat.v1.placeholder(tf.float32, (None, None, None, nbands), name="lr_input")
-        x = 0.0001 * lr
+        lr = tf.compat.v1.placeholder(tf.as_dtype(input_dtype), (None, None, None, nbands), name="lr_input")
+        x = 0.0001 * tf.cast(lr, tf.float32)
         k1 = tf.compat.v1.Variable(rng.normal(0, 0.1, (3, 3, nbands, 16)).astype(np.float32), name="gen/k1")
         k2 = tf.compat.v1.Variable(rng.normal(0, 0.01, (3, 3, 16, nbands * scale * scale)).astype(np.float32),
                                    name="gen/k2")

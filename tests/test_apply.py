@@ -223,6 +223,22 @@ def test_sr4rs_tf1_model_without_metadata(tmp_path, sr4rs_tf1_model):
                                atol=1)
 
 
+def test_sr4rs_model_with_an_integer_input(tmp_path, sr4rs_tf1_model):
+    """SR4RS's latest train.py makes lr_input int16 (the patches' type): the windows are cast to it,
+    and the result equals that of the same network taking float32."""
+    from models import export_sr4rs_tf1_model
+
+    int_model = load_model(export_sr4rs_tf1_model(str(tmp_path / "int16"), input_dtype="int16"))
+    assert int_model.input_dtype == np.int16
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    a, _ = _run(tmp_path / "a", int_model, src=RGBN, pad=64, tile_size=128)
+    b, _ = _run(tmp_path / "b", load_model(sr4rs_tf1_model), src=RGBN, pad=64, tile_size=128)
+    assert np.array_equal(read(a), read(b))
+    # Values past int16 are clipped, not wrapped around.
+    big = np.full((1, 40, 40, 4), 40000.0, np.float32)
+    np.testing.assert_allclose(int_model.predict(big, 32), int_model.predict(np.full_like(big, 32767.0), 32))
+
+
 def test_scale_flag_overrides_models_without_metadata(sr4rs_tf1_model, x4_model):
     assert load_model(sr4rs_tf1_model, scale=2).scale == 2
     from sr4rs.errors import ModelError
