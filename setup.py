@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.9",
+    python_requires=">=3.11",
     packages=find_packages(include=["sr4rs", "sr4rs.*"]),
     package_data={"sr4rs": ["models/*/saved_model.pb", "models/*/variables/*", "models/*/assets.extra/*",
                             "models/*/fingerprint.pb"]},
@@ -19,6 +19,9 @@ setup(
         "numpy>=1.26,<3",
         "tqdm>=4.66,<5",
         "GDAL>=3.4",
+        "scipy>=1.11",
+        "scikit-image>=0.22",
+        "pillow>=10",
     ],
     # TensorFlow: the CPU build, or the GPU build on machines with an NVIDIA GPU.
     extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],

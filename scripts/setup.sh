@@ -8,21 +8,40 @@ VENV=${SR4RS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
+# The pinned numpy, scipy and scikit-image need Python 3.11 or newer (Debian 12, Ubuntu 24.04 have it);
+# on older systems a newer python3.X is used if there is one, else installed from the distribution.
+py_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
+if [ ! -x "$VENV/bin/python" ] && command -v "$PYTHON" >/dev/null 2>&1 && ! py_ok "$PYTHON"; then
+  old=$PYTHON; PYTHON=python3.11  # installed below unless a newer one is already there
+  for candidate in python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null 2>&1 && py_ok "$candidate"; then PYTHON=$candidate; break; fi
+  done
+  echo "setup: $old is older than Python 3.11: using $PYTHON"
+fi
+case "$(basename "$PYTHON")" in python3.[0-9]*) pkg=$(basename "$PYTHON") ;; *) pkg=python3 ;; esac  # Debian names
+
 missing=()
 command -v gdal-config >/dev/null 2>&1 || missing+=(libgdal-dev)
 command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
-  missing+=(python3 python3-venv python3-dev)
+  missing+=("$pkg" "$pkg-venv" "$pkg-dev")
 else
-  "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=(python3-venv)
+  "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=("$pkg-venv")
   "$PYTHON" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
-    || missing+=(python3-dev)
+    || missing+=("$pkg-dev")
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "setup: error: could not install ${missing[*]}: install them (Python 3.11 or newer with venv and" \
+              "headers; on Ubuntu 22.04 e.g. from the deadsnakes archive), then run again" >&2; exit 1; }
+fi
+if ! py_ok "$PYTHON"; then
+  echo "setup: error: sr4rs needs Python 3.11 or newer, $PYTHON is $("$PYTHON" --version 2>&1):" \
+       "install one and run again with PYTHON=python3.11 (or newer)" >&2
+  exit 1
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
