@@ -214,6 +214,14 @@ def _output_bands(info: raster.RasterInfo, model: LoadedModel, nbands: int):
     return (), ()
 
 
+def _inherited_band_properties(info: raster.RasterInfo) -> Dict[str, tuple]:
+    """The input's per-band metadata, offsets, scales and units, less statistics that describe its pixels."""
+    props = dict(info.band_properties)
+    props["metadata"] = tuple({k: v for k, v in m.items() if not k.startswith("STATISTICS_")}
+                              for m in props["metadata"])
+    return props
+
+
 def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: str,
                   options: ApplyOptions = ApplyOptions(), progress: Optional[Progress] = None) -> ApplyReport:
     """Super-resolve ``input_path`` with ``model`` into the GeoTIFF ``output_path``.
@@ -248,6 +256,7 @@ def super_resolve(input_path: str, model: Union[str, LoadedModel], output_path: 
             geotransform=output_geotransform(info.geotransform, plan.scale) if info.geotransform else None,
             projection=info.projection, nodata=plan.nodata, descriptions=descriptions,
             color_interps=interps, metadata=metadata, creation_options=options.creation_options,
+            band_properties=_inherited_band_properties(info) if info.count == nbands else None,
             cog=options.cog, overwrite=options.overwrite)
         if progress is not None:
             progress(0)  # everything is checked: the work starts now

@@ -82,6 +82,15 @@ class RasterInfo:
     descriptions: Tuple[str, ...]
     color_interps: Tuple[int, ...]
     metadata: Dict[str, str] = field(default_factory=dict)
+    band_metadata: Tuple[Dict[str, str], ...] = ()  # per band, default domain
+    offsets: Tuple[Optional[float], ...] = ()  # per band: physical value = DN * scale + offset
+    scales: Tuple[Optional[float], ...] = ()
+    units: Tuple[str, ...] = ()
+
+    @property
+    def band_properties(self) -> Dict[str, tuple]:
+        """What an output with the same bands inherits, as ``AtomicWriter``'s ``band_properties``."""
+        return {"metadata": self.band_metadata, "offsets": self.offsets, "scales": self.scales, "units": self.units}
 
 
 def _is_virtual(path: str) -> bool:
@@ -132,6 +141,10 @@ def read_info(path: str) -> RasterInfo:
         descriptions=tuple(b.GetDescription() for b in bands),
         color_interps=tuple(b.GetColorInterpretation() for b in bands),
         metadata=dict(ds.GetMetadata() or {}),
+        band_metadata=tuple(dict(b.GetMetadata() or {}) for b in bands),
+        offsets=tuple(b.GetOffset() for b in bands),
+        scales=tuple(b.GetScale() for b in bands),
+        units=tuple(b.GetUnitType() or "" for b in bands),
     )
 
 
@@ -261,7 +274,7 @@ class AtomicWriter:
                  descriptions: Sequence[str] = (), color_interps: Sequence[int] = (),
                  metadata: Optional[Dict[str, str]] = None,
                  creation_options: Optional[Dict[str, str]] = None, cog: bool = False,
-                 overwrite: bool = False):
+                 overwrite: bool = False, band_properties: Optional[Dict[str, tuple]] = None):
         self.path, self.cog, self.overwrite = path, cog, overwrite
         self.width, self.height, self.count = width, height, count
         self.dtype = np.dtype(dtype)
@@ -275,8 +288,9 @@ class AtomicWriter:
             # The COG driver copies a finished image: the first pass stays a plain tiled GTiff.
             self._cog_options = {k: v for k, v in options.items()
                                  if k not in ("TILED", "BLOCKXSIZE", "BLOCKYSIZE")}
-            options = {k: v for k, v in options.items() if k in ("TILED", "BLOCKXSIZE", "BLOCKYSIZE", "BIGTIFF")}
-            options["BIGTIFF"] = "YES" if raw >= _BIGTIFF_THRESHOLD else options.get("BIGTIFF", "IF_SAFER")
+            # The intermediate: a fast compression rather than the full raw size on disk.
+            options = default_creation_options(self.dtype, raw)
+            options["BIGTIFF"] = "YES" if raw >= _BIGTIFF_THRESHOLD else "IF_SAFER"
             self._cog_options.setdefault("BIGTIFF", "YES" if raw >= _BIGTIFF_THRESHOLD else "IF_SAFER")
         self._files = [self._tmp]
         self._ds = None
@@ -286,6 +300,7 @@ class AtomicWriter:
                                      gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype),
                                      [f"{k}={v}" for k, v in options.items()])
             self._describe(geotransform, projection, metadata, nodata, descriptions, color_interps)
+            self._describe_bands(**(band_properties or {}))
             reason = None
         except RuntimeError as err:
             reason = _first_line(err)
@@ -312,6 +327,19 @@ class AtomicWriter:
                 band.SetDescription(descriptions[i])
             if i < len(color_interps):
                 band.SetColorInterpretation(color_interps[i])
+
+    def _describe_bands(self, metadata=(), offsets=(), scales=(), units=()) -> None:
+        """Per band: metadata items, offset and scale (e.g. Landsat's reflectance factors), unit."""
+        for i in range(self.count):
+            band = self._ds.GetRasterBand(i + 1)
+            if i < len(metadata) and metadata[i]:
+                band.SetMetadata(metadata[i])
+            if i < len(offsets) and offsets[i] not in (None, 0.0):
+                band.SetOffset(offsets[i])
+            if i < len(scales) and scales[i] not in (None, 1.0):
+                band.SetScale(scales[i])
+            if i < len(units) and units[i]:
+                band.SetUnitType(units[i])
 
     def write(self, window: Window, array: np.ndarray) -> None:
         """Write (rows, cols, bands) ``array`` at ``window``."""

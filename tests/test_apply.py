@@ -118,6 +118,28 @@ def test_nodata_that_the_output_type_cannot_hold_is_refused(tmp_path, x4_model):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_band_offsets_scales_units_and_metadata_carry_over(tmp_path, x4_model):
+    """Landsat Collection 2 and Sentinel-2 products carry reflectance factors per band: kept, so the
+    output's DN convert as the input's do. Statistics of the input's pixels are not copied."""
+    src = tmp_path / "tagged.tif"
+    gdal.Translate(str(src), LANDSAT)
+    ds = gdal.Open(str(src), gdal.GA_Update)
+    for i, name in enumerate(("B4", "B3", "B2")):
+        band = ds.GetRasterBand(i + 1)
+        band.SetScale(2.75e-05)
+        band.SetOffset(-0.2)
+        band.SetUnitType("reflectance")
+        band.SetMetadata({"BAND_NAME": name, "STATISTICS_MEAN": "123"})
+    ds = None
+    (tmp_path / "out").mkdir()
+    out, _ = _run(tmp_path / "out", x4_model, src=str(src))
+    dst = gdal.Open(str(out))
+    for i, name in enumerate(("B4", "B3", "B2")):
+        band = dst.GetRasterBand(i + 1)
+        assert (band.GetScale(), band.GetOffset(), band.GetUnitType()) == (2.75e-05, -0.2, "reflectance")
+        assert band.GetMetadata() == {"BAND_NAME": name}
+
+
 def test_clipping_to_wide_integer_types_does_not_wrap():
     from sr4rs.raster import cast_clipped
 
