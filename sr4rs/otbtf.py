@@ -100,7 +100,9 @@ def apply_with_otbtf(image: str, savedmodel: Optional[str], output: str, options
     tmp = os.path.join(folder, f".{os.path.basename(output)}.otbtf.partial.tif")
     raw = info.width * info.height * model.scale ** 2 * info.count * dtype.itemsize
     co = {**raster.default_creation_options(dtype, raw), **options.creation_options}
-    out = tmp + "?" + "&".join(f"gdal:co:{k}={v}" for k, v in co.items())
+    # OTB's extended filename: creation options, and streaming by whole tiles of the expression field.
+    out = tmp + "?" + "&".join([f"gdal:co:{k}={v}" for k, v in co.items()] + [
+        "streaming:type=tiled", "streaming:sizemode=height", f"streaming:sizevalue={job.efield}"])
     try:
         if app is not None:
             for key, value in job.parameters(image, savedmodel, out).items():
@@ -112,6 +114,9 @@ def apply_with_otbtf(image: str, savedmodel: Optional[str], output: str, options
                     app.SetParameterFloat(key, value)
                 else:
                     app.SetParameterString(key, value)
+            import otbApplication
+
+            app.SetParameterOutputImagePixelType("out", getattr(otbApplication, f"ImagePixelType_{job.pixel_type}"))
             app.ExecuteAndWriteOutput()
         else:
             subprocess.run(job.command_line(image, savedmodel, out), check=True)

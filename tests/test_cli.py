@@ -197,3 +197,42 @@ def test_unexpected_errors_are_one_line_too(tmp_path):
     result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", str(tmp_path / "m"),
                      "--output", str(tmp_path / "sr.tif"))
     _assert_clean_failure(result, tmp_path, "metadata")
+
+
+def test_otbtf_backend_in_process_sets_every_parameter(tmp_path, x4_model, monkeypatch):
+    """Through otbApplication (a stand-in that records the calls and writes the output GDAL would):
+    fields from the model, the output pixel type, creation options and tiled streaming."""
+    import types
+
+    from sr4rs.engine import ApplyOptions
+    from sr4rs.otbtf import apply_with_otbtf
+
+    calls = {}
+
+    class App:
+        def SetParameterOutputImagePixelType(self, key, value):
+            calls["pixel type of " + key] = value
+
+        def __getattr__(self, name):
+            if name.startswith("SetParameter"):
+                return lambda key, value: calls.__setitem__(key, value)
+            raise AttributeError(name)
+
+        def ExecuteAndWriteOutput(self):
+            path = calls["out"].split("?")[0]
+            gdal.Translate(path, LANDSAT, width=203 * 4, height=157 * 4)
+
+    fake = types.SimpleNamespace(Registry=types.SimpleNamespace(CreateApplication=lambda name: App()),
+                                 **{f"ImagePixelType_{t}": t for t in ("uint8", "uint16", "int16", "float")})
+    monkeypatch.setitem(sys.modules, "otbApplication", fake)
+    out = tmp_path / "sr.tif"
+    apply_with_otbtf(LANDSAT, x4_model, str(out), ApplyOptions(tile_size=256, pad=32, encoding="int16"))
+    assert calls["source1.il"] == [LANDSAT] and calls["source1.placeholder"] == "lr_input"
+    assert calls["output.names"] == ["output_32"] and calls["output.spcscale"] == 0.25
+    assert (calls["source1.rfieldx"], calls["output.efieldx"], calls["optim.tilesizex"]) == ((256 + 64) // 4, 256, 256)
+    assert calls["pixel type of out"] == "int16"  # ImagePixelType_int16
+    name, extended = calls["out"].split("?")
+    assert name.endswith(".partial.tif") and "gdal:co:COMPRESS=" in extended
+    assert "streaming:type=tiled&streaming:sizemode=height&streaming:sizevalue=256" in extended
+    assert gdal.Open(str(out)).RasterXSize == 812
+    assert sorted(os.listdir(tmp_path)) == ["sr.tif"]
