@@ -183,6 +183,10 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
 
     if cfg.seed is not None:
         keras.utils.set_random_seed(cfg.seed)
+    # Patches are read and checked (no empty or all-nodata patch) before anything is written.
+    source = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
+    valid_source = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) \
+        if cfg.valid_lr_patches else None
     os.makedirs(cfg.save_ckpt, exist_ok=True)
     with open(os.path.join(cfg.save_ckpt, "config.json"), "w", encoding="utf-8") as f:
         json.dump(asdict(cfg), f, indent=2)
@@ -213,9 +217,9 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
     if cfg.load_ckpt is not None:
         path = _latest_checkpoint(cfg.load_ckpt)
         try:
-            source = ckpt if not cfg.finetune else tf.train.Checkpoint(generator=gen, **(
+            restored = ckpt if not cfg.finetune else tf.train.Checkpoint(generator=gen, **(
                 {"discriminator": dis} if use_gan else {}))
-            source.restore(path).expect_partial().assert_existing_objects_matched()
+            restored.restore(path).expect_partial().assert_existing_objects_matched()
         except (tf.errors.OpError, AssertionError, ValueError) as err:
             first = str(err).strip().splitlines()[0][:200]
             raise TrainingError(f"checkpoint '{path}' cannot be restored ({first}): it is corrupt or was made "
@@ -280,9 +284,6 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None) -> TrainResu
 
     writer = tf.summary.create_file_writer(cfg.logdir) if cfg.logdir else None
     preview = _read_preview(cfg.preview) if cfg.preview else None
-    source = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
-    valid_source = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) \
-        if cfg.valid_lr_patches else None
 
     def epoch_batches(phase_index: int, epoch: int):
         # one seed per (phase, epoch): a resumed run shuffles and augments as the whole run would have

@@ -155,7 +155,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(patches, tmp_p
         train(_cfg(patches, tmp_path, l2weight=1.0, lr_scale=1e30, hr_scale=1e30))
 
 
-@pytest.mark.parametrize("case", ["count", "bands", "vgg", "ratio"])
+@pytest.mark.parametrize("case", ["count", "bands", "vgg", "ratio", "nodata"])
 def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     args = ["train.py", "--save_ckpt", str(tmp_path / "ck"), "--epochs", "1"]
     if case == "count":
@@ -167,6 +167,13 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     elif case == "vgg":
         args += ["--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
                  "--vggfile", str(tmp_path / "vgg19.npy")]
+    elif case == "nodata":  # one HR patch entirely 0, the fill value Landsat and Sentinel-2 use
+        filled = str(tmp_path / "filled.tif")
+        gdal.Translate(filled, patches["hr_train"], noData=0)
+        ds = gdal.Open(filled, gdal.GA_Update)
+        ds.WriteRaster(0, 2 * 32, 32, 32, bytes(32 * 32 * 3 * 2), band_list=[1, 2, 3])
+        ds = None
+        args += ["--lr_patches", patches["lr_train"], "--hr_patches", filled]
     else:  # HR patches 3x the LR ones in size, but the patch rows do not match the count
         odd = str(tmp_path / "odd.tif")
         gdal.Translate(odd, patches["hr_train"], width=24, height=24 * (gdal.Open(patches["hr_train"]).RasterYSize // 32))
@@ -175,7 +182,9 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert not (tmp_path / "ck").exists() or not any(p.suffix == ".index" for p in (tmp_path / "ck").iterdir())
+    assert not (tmp_path / "ck").exists()  # nothing written: no folder, no config.json
+    if case == "nodata":
+        assert "patch 2 of" in lines[0] and "entirely nodata" in lines[0]  # patches count from 0
 
 
 def test_resume_is_exact(patches, tmp_path):
@@ -188,3 +197,80 @@ def test_resume_is_exact(patches, tmp_path):
     assert resumed.step == whole.step
     for term in ("l1", "l2", "gan", "dis"):
         assert resumed.history[-1][term] == pytest.approx(whole.history[-1][term], rel=1e-4, abs=1e-6), term
+
+
+def test_logdir_holds_every_loss_the_learning_rate_and_previews(patches, tmp_path):
+    import tensorflow as tf
+
+    preview = str(tmp_path / "preview.tif")
+    gdal.Translate(preview, EXAMPLE, srcWin=[300, 300, 24, 24])
+    logdir = tmp_path / "logs"
+    train(_cfg(patches, tmp_path, l1weight=1.0, l2weight=1.0, ganweight=0.001, adam_b1=0.0, epochs=2,
+               logdir=str(logdir), preview=preview, valid_lr_patches=(patches["lr_val"],),
+               valid_hr_patches=(patches["hr_val"],)))
+    scalars, images = {}, {}
+    for name in os.listdir(logdir):
+        for event in tf.compat.v1.train.summary_iterator(str(logdir / name)):
+            for value in event.summary.value:
+                kind = value.metadata.plugin_data.plugin_name
+                (scalars if kind == "scalars" else images).setdefault(value.tag, []).append(event.step)
+    for term in ("loss", "l1", "l2", "vgg", "gan", "dis"):
+        assert f"train/{term}" in scalars, sorted(scalars)
+    assert {"learning_rate", "validation/val_psnr", "validation/val_psnr_bicubic"} <= set(scalars)
+    steps_per_epoch = len(scalars["train/loss"]) // 2
+    assert scalars["train/loss"] == list(range(1, 2 * steps_per_epoch + 1))  # every step
+    # one preview per epoch of each of the generator's outputs (x1/4, x1/2 and full resolution)
+    assert sorted(images) == ["preview/scale_0", "preview/scale_1", "preview/scale_2"]
+    assert all(steps == [steps_per_epoch, 2 * steps_per_epoch] for steps in images.values())
+
+
+def test_non_finite_loss_after_good_epochs_keeps_their_checkpoint(patches, tmp_path):
+    import tensorflow as tf
+
+    ckpt = str(tmp_path / "ckpt")
+    good = train(_cfg(patches, tmp_path, l1weight=1.0, epochs=1))
+    saved = tf.train.latest_checkpoint(ckpt)
+    with pytest.raises(TrainingError, match=f"non-finite at step {good.step}.*last good checkpoint is {saved}"):
+        train(_cfg(patches, tmp_path, l1weight=1.0, epochs=2, load_ckpt=ckpt, lr_scale=1e30, hr_scale=1e30))
+    assert tf.train.latest_checkpoint(ckpt) == saved
+    resumed = train(_cfg(patches, tmp_path, l1weight=1.0, epochs=2, load_ckpt=ckpt))
+    assert resumed.step == 2 * good.step and np.isfinite(resumed.history[-1]["l1"])
+
+
+def test_finetune_keeps_the_weights_and_restarts_the_count(patches, tmp_path):
+    trained = train(_cfg(patches, tmp_path / "a", l1weight=1.0, epochs=4))
+    fresh = train(_cfg(patches, tmp_path / "b", l1weight=1.0, epochs=1))
+    tuned = train(_cfg(patches, tmp_path / "c", l1weight=1.0, epochs=1, finetune=True,
+                       load_ckpt=str(tmp_path / "a" / "ckpt")))
+    assert tuned.step == fresh.step and [h["epoch"] for h in tuned.history] == [1]
+    # it starts from the trained weights: its first epoch is far better than a fresh one's
+    assert tuned.history[0]["l1"] < 0.8 * fresh.history[0]["l1"]
+    assert tuned.history[0]["l1"] < 1.2 * trained.history[-1]["l1"]
+
+
+def test_streaming_reads_the_same_batches_as_memory(patches, tmp_path):
+    memory = train(_cfg(patches, tmp_path / "m", l1weight=1.0, epochs=2, augment=True))
+    streamed = train(_cfg(patches, tmp_path / "s", l1weight=1.0, epochs=2, augment=True, streaming=True))
+    for a, b in zip(memory.history, streamed.history):
+        assert a["l1"] == pytest.approx(b["l1"], rel=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["edsr", "sr4rs"])
+def test_x2_training_and_export(tmp_path, arch):
+    from sr4rs import load_model
+
+    d = tmp_path / "patches"
+    d.mkdir()
+    hr = str(d / "hr_image.tif")
+    gdal.Translate(hr, EXAMPLE, srcWin=[100, 100, 128, 128])
+    extract_patches(None, hr, str(d / "lr.tif"), str(d / "hr.tif"), 8, step=8, factor=2)
+    cfg = TrainConfig(lr_patches=(str(d / "lr.tif"),), hr_patches=(str(d / "hr.tif"),), save_ckpt=str(tmp_path / "ck"),
+                      arch=arch, depth=8, nresblocks=1, batchsize=8, epochs=3, l1weight=1.0, l2weight=0.0,
+                      vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1,
+                      savedmodel=str(tmp_path / "model"))
+    result = train(cfg)
+    assert result.history[-1]["l1"] < result.history[0]["l1"]
+    model = load_model(cfg.savedmodel)
+    assert model.scale == 2
+    out = model.predict(read(LANDSAT)[100:140, 20:60][None].astype(np.float32), 0)
+    assert out.shape == (1, 80, 80, 3)
