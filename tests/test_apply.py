@@ -158,6 +158,24 @@ def test_casting_rounds_clips_and_maps_nan_to_zero():
     assert cast_clipped(values, np.uint8).tolist() == [[255, 0, 0], [2, 4, 255]]
 
 
+def test_valid_pixels_the_model_puts_on_nodata_are_moved_off_it():
+    from sr4rs.engine import _protect_nodata
+
+    hr = gdal.Open(LANDSAT).ReadAsArray(0, 120, 40, 30).transpose(1, 2, 0).copy()
+    before = hr.copy()
+    hr[3, 4] = 0  # a valid pixel the model made black in every band
+    hr[5, 6, 1] = 0  # 0 in one band only: not nodata, left alone
+    out = _protect_nodata(hr, 0.0, np.uint16)
+    assert out[3, 4].tolist() == [1, 1, 1] and out[5, 6, 1] == 0
+    untouched = np.ones(hr.shape[:2], bool)
+    untouched[3, 4] = untouched[5, 6] = False
+    assert np.array_equal(out[untouched], before[untouched])
+    top = np.full((2, 2, 3), 65535, np.uint16)  # nodata at the top of the range: moved down
+    assert _protect_nodata(top, 65535.0, np.uint16).tolist() == np.full((2, 2, 3), 65534).tolist()
+    floats = np.zeros((1, 1, 3), np.float32)
+    assert (_protect_nodata(floats, 0.0, np.float32) > 0).all()
+
+
 def test_nodata_mask_needs_every_band_at_nodata():
     from sr4rs.engine import _nodata_mask
 
