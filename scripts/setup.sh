@@ -11,7 +11,15 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # The pinned numpy, scipy and scikit-image need Python 3.11 or newer (Debian 12, Ubuntu 24.04 have it);
 # on older systems a newer python3.X is used if there is one, else installed from the distribution.
 py_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; }
-if [ ! -x "$VENV/bin/python" ] && command -v "$PYTHON" >/dev/null 2>&1 && ! py_ok "$PYTHON"; then
+have_venv=false
+if [ -x "$VENV/bin/python" ]; then
+  if ! py_ok "$VENV/bin/python"; then
+    echo "setup: error: $VENV has $("$VENV/bin/python" --version 2>&1), sr4rs needs 3.11 or newer:" \
+         "remove it (rm -rf $VENV) and run again" >&2
+    exit 1
+  fi
+  have_venv=true  # made by an earlier run: its Python is the one used
+elif command -v "$PYTHON" >/dev/null 2>&1 && ! py_ok "$PYTHON"; then
   old=$PYTHON; PYTHON=python3.11  # installed below unless a newer one is already there
   for candidate in python3.13 python3.12 python3.11; do
     if command -v "$candidate" >/dev/null 2>&1 && py_ok "$candidate"; then PYTHON=$candidate; break; fi
@@ -24,7 +32,9 @@ missing=()
 command -v gdal-config >/dev/null 2>&1 || missing+=(libgdal-dev)
 command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
+if $have_venv; then
+  :
+elif ! command -v "$PYTHON" >/dev/null 2>&1; then
   missing+=("$pkg" "$pkg-venv" "$pkg-dev")
 else
   "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || missing+=("$pkg-venv")
@@ -38,7 +48,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { echo "setup: error: could not install ${missing[*]}: install them (Python 3.11 or newer with venv and" \
               "headers; on Ubuntu 22.04 e.g. from the deadsnakes archive), then run again" >&2; exit 1; }
 fi
-if ! py_ok "$PYTHON"; then
+if ! $have_venv && ! py_ok "$PYTHON"; then
   echo "setup: error: sr4rs needs Python 3.11 or newer, $PYTHON is $("$PYTHON" --version 2>&1):" \
        "install one and run again with PYTHON=python3.11 (or newer)" >&2
   exit 1

@@ -157,6 +157,10 @@ def _pair_factor(hr: raster.RasterInfo, lr: raster.RasterInfo) -> int:
         raise InputError(f"HR '{hr.path}' has {hr.count} band(s) but LR '{lr.path}' {lr.count}: "
                          "give the same bands in the same order")
     check_same_crs(lr, hr)
+    if bool(hr.geotransform) != bool(lr.geotransform):
+        has, lacks = (hr, lr) if hr.geotransform else (lr, hr)
+        raise InputError(f"'{has.path}' is georeferenced but '{lacks.path}' is not: give both images a "
+                         "georeferencing (gdal_edit.py -a_ullr -a_srs), or neither")
     if hr.geotransform and lr.geotransform:
         (hx, hdx, _, hy, _, hdy), (lx, ldx, _, ly, _, ldy) = hr.geotransform, lr.geotransform
         if max(abs(hx - lx) / abs(hdx), abs(hy - ly) / abs(hdy)) > 0.5:
@@ -725,12 +729,13 @@ def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
 def check_free_space(folder: str, nbytes: int) -> None:
     """An OutputError, before any computing, if ``folder`` cannot hold ``nbytes`` (as uncompressed float32)."""
     def size(n: int) -> str:
-        return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+        return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
     free = shutil.disk_usage(folder).free
     if free < nbytes:
         raise OutputError(f"evaluating needs up to {size(nbytes)} of scratch images in '{folder}' but only "
-                          f"{size(free)} are free: free some space or give --out on a larger disk")
+                          f"{size(free)} are free ({size(nbytes - free)} short): free some space or give --out "
+                          "on a larger disk")
 
 
 def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overwrite: bool = False,
@@ -746,8 +751,9 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
         folder = tempfile.mkdtemp(prefix=".sr4rs-evaluate-", dir=out_dir or None)
     per_scene: List[Tuple[Scene, Dict[str, tuple]]] = []
     panels = []
+    kept = keep_images and bool(out_dir)
     try:
-        check_free_space(folder, _scratch_bytes(plan, keep_images and bool(out_dir)))
+        check_free_space(folder, _scratch_bytes(plan, kept))
         peaks = plan.data_range if plan.data_range is not None else measure_data_range(plan.scenes, plan.block_rows)
         for scene in plan.scenes:
             methods = [m for m in plan.methods if m.factor == scene.factor]
@@ -760,13 +766,15 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
                                            progress))
                 if paths and (m.model is not None or m.resampling == BASELINES["bicubic"]):
                     shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
-                if not keep_images:
+                if not kept:
                     os.remove(path)
             per_scene.append((scene, figures))
             if paths:
                 panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
+            if not kept and scene.lr is None:
+                os.remove(lr_path)  # this scene's Wald LR
     finally:
-        if not (keep_images and out_dir):
+        if not kept:
             shutil.rmtree(folder, ignore_errors=True)
     evaluation = _assemble(plan, per_scene, peaks)
     if paths:

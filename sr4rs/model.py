@@ -44,6 +44,7 @@ class LoadedModel:
     _input_name: str
     _outputs: Dict[int, str]  # crop in HR pixels -> signature output key
     input_dtype: np.dtype = np.dtype(np.float32)  # what lr_input takes (SR4RS's latest: the patches' type)
+    _range_warned: bool = False
 
     @property
     def scale(self) -> int:
@@ -68,9 +69,17 @@ class LoadedModel:
         """Run (N, H, W, C) float32 raw values; return (N, H*s - 2*crop, W*s - 2*crop, C_out)."""
         tf = _tf()
         key, _ = self.output_for(pad)
-        if batch.dtype != self.input_dtype:  # rounded and clipped for an integer input, as OTBTF casts
-            batch = cast_clipped(batch, self.input_dtype) if self.input_dtype.kind in "ui" \
-                else batch.astype(self.input_dtype)
+        if batch.dtype != self.input_dtype:
+            if self.input_dtype.kind in "ui":  # rounded and clipped (not wrapped around) to the input type
+                info = np.iinfo(self.input_dtype)
+                if not self._range_warned and batch.size and (batch.min() < info.min or batch.max() > info.max):
+                    self._range_warned = True
+                    log.warning("model '%s' takes %s: input values outside %s (%d..%d) are clipped; give it "
+                                "an input in its training dynamic", self.path, self.input_dtype.name,
+                                self.input_dtype.name, info.min, info.max)
+                batch = cast_clipped(batch, self.input_dtype)
+            else:
+                batch = batch.astype(self.input_dtype)
         result = self._signature(**{self._input_name: tf.constant(batch)})
         return result[key].numpy()
 

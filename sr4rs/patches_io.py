@@ -149,7 +149,12 @@ def check_same_crs(lr: raster.RasterInfo, hr: raster.RasterInfo) -> None:
     a, b = _srs(lr.projection), _srs(hr.projection)
     if a is None and b is None:
         return
-    if a is None or b is None or not a.IsSame(b):
+    if a is None or b is None:
+        lacking = lr.path if a is None else hr.path
+        raise InputError(f"'{lacking}' has no CRS but {'HR' if a is None else 'LR'} "
+                         f"'{hr.path if a is None else lr.path}' is in {_crs_name(b if a is None else a)}: "
+                         "assign it the CRS it is in (gdal_edit.py -a_srs EPSG:...)")
+    if not a.IsSame(b):
         raise InputError(f"LR '{lr.path}' is in {_crs_name(a)} but HR '{hr.path}' in {_crs_name(b)}: "
                          "reproject one onto the other's CRS and grid (gdalwarp -t_srs -tr -te)")
 

@@ -263,7 +263,7 @@ def test_sr4rs_tf1_model_without_metadata(tmp_path, sr4rs_tf1_model):
                                atol=1)
 
 
-def test_sr4rs_model_with_an_integer_input(tmp_path, sr4rs_tf1_model):
+def test_sr4rs_model_with_an_integer_input(tmp_path, sr4rs_tf1_model, caplog):
     """SR4RS's latest train.py makes lr_input int16 (the patches' type): the windows are cast to it,
     and the result equals that of the same network taking float32."""
     from models import export_sr4rs_tf1_model
@@ -274,9 +274,13 @@ def test_sr4rs_model_with_an_integer_input(tmp_path, sr4rs_tf1_model):
     a, _ = _run(tmp_path / "a", int_model, src=RGBN, pad=64, tile_size=128)
     b, _ = _run(tmp_path / "b", load_model(sr4rs_tf1_model), src=RGBN, pad=64, tile_size=128)
     assert np.array_equal(read(a), read(b))
-    # Values past int16 are clipped, not wrapped around.
+    # Values past int16 are clipped, not wrapped around, and said once.
     big = np.full((1, 40, 40, 4), 40000.0, np.float32)
-    np.testing.assert_allclose(int_model.predict(big, 32), int_model.predict(np.full_like(big, 32767.0), 32))
+    with caplog.at_level("WARNING", logger="sr4rs.model"):
+        clipped = int_model.predict(big, 32)
+        int_model.predict(big, 32)
+    np.testing.assert_allclose(clipped, int_model.predict(np.full_like(big, 32767.0), 32))
+    assert len([r for r in caplog.records if "values outside int16" in r.getMessage()]) == 1
 
 
 def test_scale_flag_overrides_models_without_metadata(sr4rs_tf1_model, x4_model):

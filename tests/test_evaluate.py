@@ -226,6 +226,27 @@ def test_misregistered_pairs_are_refused(hr_crop, tmp_path, changes, message):
     assert sorted(os.listdir(tmp_path)) == ["lr.tif"]
 
 
+def test_pairs_lacking_a_crs_or_a_georeferencing_are_refused(hr_crop, tmp_path):
+    lr_path = _pair_lr(tmp_path, hr_crop)
+    ds = gdal.Open(lr_path, gdal.GA_Update)
+    ds.SetProjection("")  # an LR with a geotransform but no CRS
+    ds = None
+    with pytest.raises(InputError, match=r"lr.tif' has no CRS but HR .* is in .*EPSG:\d+.*gdal_edit.py -a_srs"):
+        evaluate([], [hr_crop], [lr_path])
+    hr_no_crs = str(tmp_path / "hr_no_crs.tif")
+    gdal.Translate(hr_no_crs, hr_crop)
+    ds = gdal.Open(hr_no_crs, gdal.GA_Update)
+    ds.SetProjection("")
+    ds = None
+    bare = str(tmp_path / "bare.tif")  # no CRS, no geotransform
+    pixels = read(lr_path)
+    ds = gdal.GetDriverByName("GTiff").Create(bare, 32, 32, 3, gdal.GDT_Float32)
+    ds.WriteArray(np.moveaxis(pixels, -1, 0))
+    ds = None
+    with pytest.raises(InputError, match="hr_no_crs.tif' is georeferenced but .*bare.tif' is not"):
+        evaluate([], [hr_no_crs], [bare])
+
+
 def test_pair_size_and_bands_are_checked(hr_crop, tmp_path):
     small = str(tmp_path / "small.tif")
     gdal.Translate(small, hr_crop, width=100, height=100)
@@ -275,8 +296,9 @@ def test_too_little_scratch_space_is_refused_before_computing(hr_crop, tmp_path,
     usage = shutil.disk_usage(tmp_path)
     # The 128 x 128 x 3 crop at x4: a 32 x 32 Wald LR and one 128 x 128 output, float32.
     need = (32 * 32 + 128 * 128) * 3 * 4
-    monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need - 1))
-    with pytest.raises(OutputError, match=r"needs up to 0.2 MB of scratch images .* but only 0.2 MB are free: free some space"):
+    monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need - 8000))
+    with pytest.raises(OutputError, match=r"needs up to 0.2 MB of scratch images .* but only 0.2 MB are free "
+                                          r"\(8.0 kB short\): free some space"):
         evaluate([], [hr_crop], out_dir=str(tmp_path / "out"), factor=4)
     assert os.listdir(tmp_path / "out") == []
     monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need))
