@@ -53,15 +53,25 @@ class Method:
 
 @dataclass(frozen=True)
 class Scene:
-    """One HR reference at one scale factor, with its LR image (None: made by Wald's protocol)."""
+    """One HR reference at one scale factor, with its LR image (None: made by Wald's protocol);
+    or, without a reference (``hr`` None), an LR image alone, for the consistency figures."""
 
     name: str
-    hr: raster.RasterInfo
+    hr: Optional[raster.RasterInfo]
     lr: Optional[raster.RasterInfo]
     factor: int
     nodata: Optional[float]
     lr_width: int
     lr_height: int
+
+    @property
+    def image(self) -> raster.RasterInfo:
+        """The image the scene is named after: the reference, else the LR image."""
+        return self.hr if self.hr is not None else self.lr
+
+    @property
+    def count(self) -> int:
+        return self.image.count
 
     @property
     def width(self) -> int:  # the HR extent compared: what the LR image covers
@@ -86,6 +96,7 @@ class EvaluationPlan:
     block_rows: Optional[int]
     wald: bool
     work: int  # progress units (LR pixels) the run reports
+    reference: bool = True  # False: LR images alone, consistency figures only
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,7 @@ class MethodResult:
 @dataclass(frozen=True)
 class SceneResult:
     name: str
-    hr: str
+    hr: Optional[str]  # None: no reference
     lr: Optional[str]  # None: Wald's protocol
     factor: int
     methods: Tuple[MethodResult, ...]
@@ -119,6 +130,7 @@ class Evaluation:
     json_path: Optional[str] = None
     csv_path: Optional[str] = None
     panels: Tuple[str, ...] = ()
+    reference: bool = True  # False: consistency figures only (the reference columns are empty)
 
     def method(self, name: str) -> MethodResult:
         for m in self.methods:
@@ -128,8 +140,9 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         return {
-            "protocol": "wald" if self.wald else "pairs", "border": self.border, "bands": list(self.bands),
-            "data_range": list(self.data_range),
+            "protocol": "wald" if self.wald else "pairs" if self.reference else "consistency",
+            "border": self.border, "bands": list(self.bands),
+            "data_range": [_number(v) for v in self.data_range],
             "methods": [_method_dict(m, self.bands) for m in self.methods],
             "scenes": [{"name": s.name, "hr": s.hr, "lr": s.lr, "factor": s.factor,
                         "methods": [_method_dict(m, self.bands) for m in s.methods]} for s in self.scenes],
@@ -186,7 +199,7 @@ def _check_panel_window(window, scene: Scene) -> None:
         return
     col, row, size = window
     if size < 1 or col < 0 or row < 0 or col + size > scene.lr_width or row + size > scene.lr_height:
-        raise InputError(f"--panel-window {col} {row} {size} does not fit in the LR image of '{scene.hr.path}' "
+        raise InputError(f"--panel-window {col} {row} {size} does not fit in the LR image of '{scene.image.path}' "
                          f"({scene.lr_width} x {scene.lr_height} pixels): choose col + size <= {scene.lr_width} "
                          f"and row + size <= {scene.lr_height}")
 
@@ -207,9 +220,10 @@ def check_inputs(hr_paths: Sequence[str], lr_paths: Optional[Sequence[str]] = No
     """The checks that need no model (cheap: a CLI runs them before importing TensorFlow).
     Returns the HR and LR descriptions and each pair's factor."""
     hr_paths, lr_paths = list(hr_paths or []), list(lr_paths or [])
-    if not hr_paths:
-        raise InputError("no HR image given: pass at least one --hr")
-    if lr_paths and len(lr_paths) != len(hr_paths):
+    if not hr_paths and not lr_paths:
+        raise InputError("no image given: pass --hr references (with their --lr images or not), or --lr images "
+                         "alone for the consistency figures")
+    if hr_paths and lr_paths and len(lr_paths) != len(hr_paths):
         raise InputError(f"{len(hr_paths)} --hr image(s) but {len(lr_paths)} --lr image(s): give one --lr per "
                          "--hr in the same order, or no --lr to degrade the HR images (Wald's protocol)")
     if border < 0:
@@ -221,8 +235,9 @@ def check_inputs(hr_paths: Sequence[str], lr_paths: Optional[Sequence[str]] = No
         raise InputError(f"unknown baseline(s) {', '.join(unknown)}: choose among {', '.join(BASELINES)}")
     his = [raster.read_info(p) for p in hr_paths]
     lis = [raster.read_info(p) for p in lr_paths]
-    if len({h.count for h in his}) > 1:
-        raise InputError(f"the HR images have {', '.join(str(h.count) for h in his)} bands: "
+    images = his or lis
+    if len({i.count for i in images}) > 1:
+        raise InputError(f"the {'HR' if his else 'LR'} images have {', '.join(str(i.count) for i in images)} bands: "
                          "give images with the same bands, or evaluate them separately")
     pair_factors = [_pair_factor(h, l) for h, l in zip(his, lis)]
     return his, lis, pair_factors
@@ -241,6 +256,10 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
     """
     his, lis, pair_factors = check_inputs(hr_paths, lr_paths, border=border, block_rows=block_rows,
                                           baselines=baselines)
+    reference = bool(his)
+    count = (his or lis)[0].count
+    if not reference and data_range is not None:
+        raise InputError("--data-range sets the peak of PSNR and SSIM, which need --hr references: drop it")
     if factor is not None and factor < 2:
         raise InputError(f"scale factor {factor} must be 2 or more")
     loaded = _load_models(models, factor)
@@ -248,11 +267,11 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
         raise InputError("no model given: give --savedmodel, or the scale factor of the baselines")
     for m in loaded:
         nbands = m.input_bands or len(m.metadata.input_bands)
-        outputs = len(m.metadata.output_bands) if m.has_metadata else his[0].count
-        if nbands and nbands != his[0].count or outputs != his[0].count:
+        outputs = len(m.metadata.output_bands) if m.has_metadata else count
+        if nbands and nbands != count or outputs != count:
             bands = ", ".join(m.metadata.input_bands)
             raise ModelError(f"model '{m.path}' maps {nbands} band(s) to {outputs} but the images have "
-                             f"{his[0].count}: give images with the model's bands ({bands})")
+                             f"{count}: give images with the model's bands ({bands})")
         if pair_factors and any(f != m.scale for f in pair_factors):
             raise ModelError(f"model '{m.path}' is x{m.scale} but the pairs are x{', x'.join(map(str, pair_factors))}: "
                              "give pairs at the model's scale, or no --lr (Wald's protocol)")
@@ -261,8 +280,17 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
                          "drop the factor or give pairs at that scale")
     factors = sorted({m.scale for m in loaded} or set(pair_factors) or {factor})
     model_nodata = next((m.metadata.nodata for m in loaded if m.metadata.nodata is not None), None)
-    stems = _unique([os.path.splitext(os.path.basename(p))[0] for p in hr_paths])
+    stems = _unique([os.path.splitext(os.path.basename(p))[0] for p in (hr_paths if reference else lr_paths)])
     scenes = []
+    for stem, lr in zip(stems, [] if reference else lis):  # LR images alone
+        for f in factors:
+            scene = Scene(f"{stem}_x{f}" if len(factors) > 1 else stem, None, lr, f,
+                          resolve_nodata(lr.nodata, nodata, model_nodata), lr.width, lr.height)
+            if min(lr.width, lr.height) <= 2 * -(-border // f):
+                raise InputError(f"--border {border} leaves no pixel of LR '{lr.path}' ({lr.width} x {lr.height}) "
+                                 f"to compare at x{f}: lower --border or give a larger image")
+            _check_panel_window(panel_window, scene)
+            scenes.append(scene)
     for i, (stem, hr) in enumerate(zip(stems, his)):
         for f in ([pair_factors[i]] if lis else factors):  # a pair has its own factor
             lr = lis[i] if lis else None
@@ -277,18 +305,19 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
     methods = _methods(sorted({s.factor for s in scenes}), loaded, baselines)
     peaks = None
     if data_range is not None:
-        peaks = np.asarray(data_range, float) * np.ones(his[0].count) if np.ndim(data_range) == 0 \
+        peaks = np.asarray(data_range, float) * np.ones(count) if np.ndim(data_range) == 0 \
             else np.asarray(data_range, float)
-        if peaks.shape != (his[0].count,) or not np.all(peaks > 0):
+        if peaks.shape != (count,) or not np.all(peaks > 0):
             raise InputError(f"--data-range {data_range!r} must be one positive number or one per band "
-                             f"({his[0].count})")
+                             f"({count})")
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
     # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
     work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.factor == s.factor for m in methods))
                for s in scenes)
-    names = his[0].descriptions if all(his[0].descriptions) else tuple(f"band{i + 1}" for i in range(his[0].count))
+    first = (his or lis)[0]
+    names = first.descriptions if all(first.descriptions) else tuple(f"band{i + 1}" for i in range(count))
     return EvaluationPlan(tuple(scenes), methods, tuple(names), border, peaks, options, panel_window,
-                          block_rows, not lis, work)
+                          block_rows, reference and not lis, work, reference)
 
 
 # --------------------------------------------------------------------------- images
@@ -502,6 +531,45 @@ def score_scene(scene: Scene, lr_path: str, outputs: Dict[str, str], peaks: np.n
     return {name: (sums[name][0], sums[name][1], shifts[name]) for name in outputs}
 
 
+def _lr_block(reader: raster.Reader, scene: Scene, window: Window, border: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The LR ``window`` and its mask: valid pixels at least ``border`` LR pixels from nodata and the edges."""
+    g = border
+    grown = Window(window.col_off - g, window.row_off - g, window.width + 2 * g, window.height + 2 * g)
+    lr, inside = _read_halo(reader, grown, scene.lr_width, scene.lr_height)
+    mask = metrics.evaluation_mask(metrics.valid_pixels(lr, scene.nodata) & inside, g)
+    core = (slice(g, g + window.height), slice(g, g + window.width))
+    return lr[core], mask[core]
+
+
+def score_consistency(scene: Scene, lr_path: str, outputs: Dict[str, str], border: int,
+                      block_rows: Optional[int] = None, progress: Optional[Progress] = None
+                      ) -> Dict[str, Tuple[ScoreSums, ConsistencySums, Shift]]:
+    """Without a reference: each output (name -> path) against the LR image only, block by block, and its
+    shift on the central window. ``border`` is in HR pixels, as for ``score_scene``."""
+    f, nbands = scene.factor, scene.count
+    g = -(-border // f)  # the same LR pixels as the HR border of score_scene leaves out
+    sums = {name: ConsistencySums.empty(nbands) for name in outputs}
+    lr_reader = raster.Reader(lr_path)
+    readers = {name: raster.Reader(path) for name, path in outputs.items()}
+    try:
+        for r0, r1 in _row_blocks(scene.lr_height, scene.lr_width, f, block_rows):
+            window = Window(0, r0, scene.lr_width, r1 - r0)
+            lr, mask = _lr_block(lr_reader, scene, window, g)
+            for name, reader in readers.items():
+                sums[name] = sums[name] + ConsistencySums.of_block(reader.read(window.scaled(f)), lr, f, mask)
+            if progress is not None:
+                progress(window.width * window.height)
+        centre = _central_window(scene)
+        lr, mask = _lr_block(lr_reader, scene, centre, g)
+        shifts = {name: metrics.spatial_consistency(reader.read(centre.scaled(f)), lr, f, mask)
+                  for name, reader in readers.items()}
+    finally:
+        lr_reader.close()
+        for reader in readers.values():
+            reader.close()
+    return {name: (ScoreSums.empty(nbands), sums[name], shifts[name]) for name in outputs}
+
+
 def _mean_shift(shifts: Sequence[Shift]) -> Shift:
     """Scenes' shifts averaged (NaN where none could be measured)."""
     arr = np.array([(s.magnitude, s.dy, s.dx) for s in shifts], float)
@@ -532,7 +600,7 @@ def _panel_windows(scene: Scene, window: Optional[Tuple[int, int, int]]) -> Tupl
 
 
 def _panel_bands(scene: Scene) -> List[int]:
-    return list(range(3)) if scene.hr.count >= 3 else [0]
+    return list(range(3)) if scene.count >= 3 else [0]
 
 
 def panel_crop(scene: Scene, path: str, window: Optional[Tuple[int, int, int]] = None,
@@ -551,22 +619,23 @@ def panel_crop(scene: Scene, path: str, window: Optional[Tuple[int, int, int]] =
 
 def write_panel(scene: Scene, lr_path: str, outputs: Sequence[Tuple[str, np.ndarray, np.ndarray]], png: str,
                 window: Optional[Tuple[int, int, int]] = None) -> str:
-    """A PNG of the LR image (nearest), each output and the HR reference side by side on ``window``
-    (col, row, size in LR pixels; default: the centre), with one 2-98 percentile stretch per band taken
-    from the reference and shared by all tiles. Bands 1-3 as RGB (or band 1 in grey). ``outputs`` are
+    """A PNG of the LR image (nearest), each output and the HR reference (if any) side by side on
+    ``window`` (col, row, size in LR pixels; default: the centre), with one 2-98 percentile stretch per
+    band taken from the reference (else the LR image) and shared by all tiles. Bands 1-3 as RGB (or band 1 in grey). ``outputs`` are
     (label, tile, valid) as ``panel_crop`` reads them, so that the outputs need not be kept on disk."""
     from PIL import Image, ImageDraw
 
     f = scene.factor
     size = _panel_windows(scene, window)[0].width
-    hr, hr_valid = panel_crop(scene, scene.hr.path, window)
-    values = hr[hr_valid] if hr_valid.any() else hr.reshape(-1, hr.shape[-1])
-    lo, hi = np.percentile(values, 2, axis=0), np.percentile(values, 98, axis=0)
     lr, lr_valid = panel_crop(scene, lr_path, window, hr_grid=False)
     tiles = [(f"LR (x{f} nearest)", np.repeat(np.repeat(lr, f, 0), f, 1),
               np.repeat(np.repeat(lr_valid, f, 0), f, 1))]
     tiles += list(outputs)
-    tiles.append(("HR reference", hr, hr_valid))
+    if scene.hr is not None:
+        tiles.append(("HR reference", *panel_crop(scene, scene.hr.path, window)))
+    _, ref, ref_valid = tiles[-1] if scene.hr is not None else tiles[0]  # the stretch: the reference's, else LR's
+    values = ref[ref_valid] if ref_valid.any() else ref.reshape(-1, ref.shape[-1])
+    lo, hi = np.percentile(values, 2, axis=0), np.percentile(values, 98, axis=0)
     zoom = max(1, math.ceil(_PANEL_TILE / (size * f)))
     side, label_h, gap = size * f * zoom, 18, 4
     canvas = Image.new("RGB", (len(tiles) * (side + gap) - gap, side + label_h), (255, 255, 255))
@@ -657,15 +726,24 @@ def format_table(evaluation: Evaluation) -> str:
     """The pooled figures, one row per method, for the terminal."""
     header = (f"{'method':<18} {'PSNR dB':>8} {'SSIM':>7} {'RMSE':>9} {'SAM °':>7} {'ERGAS':>7} | "
               f"{'refl.':>9} {'spec. °':>8} {'shift px':>8}")
+    if not evaluation.reference:
+        header = f"{'method':<18} {'refl.':>9} {'spec. °':>8} {'shift px':>8}"
     lines = [header, "-" * len(header)]
     for m in evaluation.methods:
         s, c = m.scores, m.consistency
-        lines.append(f"{m.name:<18.18} {s.psnr.overall:>8.2f} {s.ssim.overall:>7.4f} {s.rmse.overall:>9.4g} "
-                     f"{s.sam:>7.3f} {s.ergas:>7.3f} | {c.reflectance.overall:>9.4g} {c.spectral:>8.3f} "
+        figures = "" if not evaluation.reference else (
+            f" {s.psnr.overall:>8.2f} {s.ssim.overall:>7.4f} {s.rmse.overall:>9.4g} {s.sam:>7.3f} {s.ergas:>7.3f} |")
+        lines.append(f"{m.name:<18.18}{figures} {c.reflectance.overall:>9.4g} {c.spectral:>8.3f} "
                      f"{c.spatial.magnitude:>8.3f}")
+    images = len({s.hr or s.lr for s in evaluation.scenes})
+    if not evaluation.reference:
+        pixels = evaluation.methods[0].consistency.pixels if evaluation.methods else 0
+        lines.append(f"no reference: consistency with the LR image only; {images} image(s), {pixels} LR pixels "
+                     f"compared (nodata and a {evaluation.border}-HR-pixel border excluded); "
+                     "SR averaged back to the LR grid vs LR")
+        return "\n".join(lines)
     pixels = evaluation.methods[0].scores.pixels if evaluation.methods else 0
     protocol = "Wald's protocol (LR = degraded HR)" if evaluation.wald else "true LR/HR pairs"
-    images = len({s.hr for s in evaluation.scenes})
     lines.append(f"{protocol}; {images} image(s), {pixels} HR pixels compared "
                  f"(nodata and a {evaluation.border}-pixel border excluded); "
                  "consistency: SR averaged back to the LR grid vs LR")
@@ -717,8 +795,8 @@ def _produce(scene: Scene, index: int, method: Method, lr_path: str, folder: str
 def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
     """Disk the run needs at most: a scene's Wald LR and one output at a time (all of them, kept)."""
     def scene_bytes(scene: Scene) -> Tuple[int, int]:
-        lr = 0 if scene.lr is not None else scene.lr_width * scene.lr_height * scene.hr.count * 4
-        return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.hr.count * 4
+        lr = 0 if scene.lr is not None else scene.lr_width * scene.lr_height * scene.count * 4
+        return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.count * 4
 
     if keep_images:
         return sum(lr + out * sum(m.factor == s.factor for m in plan.methods)
@@ -754,7 +832,11 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
     kept = keep_images and bool(out_dir)
     try:
         check_free_space(folder, _scratch_bytes(plan, kept))
-        peaks = plan.data_range if plan.data_range is not None else measure_data_range(plan.scenes, plan.block_rows)
+        if plan.data_range is not None:
+            peaks = plan.data_range
+        else:
+            peaks = measure_data_range(plan.scenes, plan.block_rows) if plan.reference \
+                else np.full(len(plan.bands), math.nan)
         for scene in plan.scenes:
             methods = [m for m in plan.methods if m.factor == scene.factor]
             lr_path = scene.lr.path if scene.lr else write_wald_lr(
@@ -762,8 +844,12 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
             figures, shown = {}, []
             for i, m in enumerate(methods):  # one output on disk at a time
                 path = _produce(scene, i, m, lr_path, folder, plan.apply_options, progress)
-                figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows,
-                                           progress))
+                if scene.hr is not None:
+                    figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows,
+                                               progress))
+                else:
+                    figures.update(score_consistency(scene, lr_path, {m.name: path}, plan.border, plan.block_rows,
+                                                     progress))
                 if paths and (m.model is not None or m.resampling == BASELINES["bicubic"]):
                     shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
                 if not kept:
@@ -791,7 +877,8 @@ def _assemble(plan: EvaluationPlan, per_scene, peaks) -> Evaluation:
     scenes, pooled = [], []
     for scene, figures in per_scene:
         rows = tuple(_result(m, *figures[m.name], peaks) for m in plan.methods if m.name in figures)
-        scenes.append(SceneResult(scene.name, scene.hr.path, scene.lr.path if scene.lr else None, scene.factor, rows))
+        scenes.append(SceneResult(scene.name, scene.hr.path if scene.hr else None, scene.lr.path if scene.lr else None,
+                                  scene.factor, rows))
     nbands = len(plan.bands)
     for m in plan.methods:
         mine = [figures[m.name] for _, figures in per_scene if m.name in figures]
@@ -799,7 +886,7 @@ def _assemble(plan: EvaluationPlan, per_scene, peaks) -> Evaluation:
         cons = sum((f[1] for f in mine), ConsistencySums.empty(nbands))
         pooled.append(_result(m, sums, cons, _mean_shift([f[2] for f in mine]), peaks))
     return Evaluation(tuple(pooled), tuple(scenes), plan.bands, tuple(float(p) for p in peaks), plan.border,
-                      plan.wald)
+                      plan.wald, reference=plan.reference)
 
 
 def evaluate(models: Optional[Sequence[Union[str, LoadedModel]]], hr_paths: Sequence[str],

@@ -303,3 +303,38 @@ def test_too_little_scratch_space_is_refused_before_computing(hr_crop, tmp_path,
     assert os.listdir(tmp_path / "out") == []
     monkeypatch.setattr(ev.shutil, "disk_usage", lambda path: usage._replace(free=need))
     evaluate([], [hr_crop], out_dir=str(tmp_path / "out"), factor=4)
+
+
+# --------------------------------------------------------------------------- LR images alone
+
+
+def test_lr_alone_gives_the_pairs_consistency_figures(hr_crop, x4_model, tmp_path):
+    """Without a reference, the consistency of each method with its LR image is what the same LR
+    image, given as a true pair, gives (same outputs, same border)."""
+    lr_path = _pair_lr(tmp_path, hr_crop)
+    pair = evaluate([x4_model], [hr_crop], [lr_path])
+    alone = evaluate([x4_model], [], [lr_path], out_dir=str(tmp_path / "out"))
+    assert not alone.reference and [m.name for m in alone.methods] == METHODS
+    for name in METHODS:
+        a, p = alone.method(name).consistency, pair.method(name).consistency
+        assert a.pixels == p.pixels == 24 * 24  # 32 x 32 LR pixels less a 4-pixel border (16 HR pixels)
+        assert a.reflectance.bands == pytest.approx(p.reflectance.bands, rel=1e-5)  # float32 outputs
+        assert a.spectral == pytest.approx(p.spectral, rel=1e-5, abs=1e-9)
+        assert a.spatial.magnitude == pytest.approx(p.spatial.magnitude, abs=1e-4)
+        assert alone.method(name).scores.pixels == 0 and np.isnan(alone.method(name).scores.psnr.overall)
+    assert alone.method("nearest").consistency.reflectance.overall < 1e-3  # nearest averages back to LR
+    data = json.load(open(alone.json_path))
+    assert data["protocol"] == "consistency" and data["methods"][0]["psnr"] is None
+    assert sorted(os.listdir(tmp_path / "out")) == ["evaluation.csv", "evaluation.json", "panel.png"]
+    table = format_table(alone)
+    assert "PSNR" not in table and "no reference" in table
+
+
+def test_cli_lr_alone(tmp_path):
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--lr", LANDSAT, "--nodata", "0", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "no reference" in proc.stdout and "bicubic" in proc.stdout and "default" in proc.stdout
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--lr", LANDSAT, "--data-range", "10000", "--no-progress")
+    assert proc.returncode != 0 and "need --hr" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--no-progress")
+    assert proc.returncode != 0 and "no image given" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 """``sr4rs evaluate``: score models against bicubic and other baselines on --hr references, with their
---lr images or, without --lr, with the HR images degraded by the model's factor (Wald's protocol)."""
+--lr images or, without --lr, with the HR images degraded by the model's factor (Wald's protocol); or,
+with --lr images alone, their consistency with the input (no reference needed)."""
 from __future__ import annotations
 
 import argparse
@@ -11,8 +12,9 @@ from .common import progress_bar, quiet_tensorflow
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--savedmodel", action="append", help="SavedModel folder to score (repeatable; default: "
                         "the model bundled with sr4rs). A model is a program: only load models you trust")
-    parser.add_argument("--hr", action="append", required=True, metavar="IMAGE",
-                        help="high-resolution reference image (repeatable)")
+    parser.add_argument("--hr", action="append", metavar="IMAGE",
+                        help="high-resolution reference image (repeatable); without --hr, the --lr images are "
+                        "scored without reference: consistency figures only")
     parser.add_argument("--lr", action="append", metavar="IMAGE",
                         help="low-resolution image of the --hr in the same position (repeatable); "
                         "without --lr, the HR images are degraded by the model's factor (Wald's protocol)")
