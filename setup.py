@@ -10,8 +10,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["sr4rs", "sr4rs.*"]),
-    package_data={"sr4rs": ["models/*/saved_model.pb", "models/*/variables/*", "models/*/assets.extra/*",
-                            "models/*/fingerprint.pb"]},
+    package_data={"sr4rs.model": ["bundled/*/saved_model.pb", "bundled/*/variables/*", "bundled/*/assets.extra/*",
+                                  "bundled/*/fingerprint.pb"]},
     include_package_data=True,
     # GDAL's Python bindings must match the system libgdal: install them with
     # pip install --no-build-isolation "GDAL==$(gdal-config --version)" (scripts/setup.sh does).

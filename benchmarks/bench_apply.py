@@ -36,17 +36,15 @@ def _model_path(path):
 
 def pure_compute_seconds(scene, model, options):
     """Time ``predict`` alone on exactly the batches the engine would run: (wall, CPU) seconds."""
-    from sr4rs import raster
-    from sr4rs.engine import _read_batch, plan_apply
-    from sr4rs.windows import tile_grid
+    from sr4rs.api import GdalSource, plan_apply
+    from sr4rs.inference.engine import read_batch
 
-    info = raster.read_info(scene)
-    plan = plan_apply(info, model, options)
-    tiles = list(tile_grid(info.width, info.height, plan.core, plan.margin))
-    reader = raster.Reader(scene)
-    batches = [_read_batch(reader, tiles[i:i + plan.batch_size], plan) for i in range(0, len(tiles), plan.batch_size)]
-    reader.close()
-    model.predict(batches[0].inputs, plan.pad)  # warm-up: tracing and allocation
+    source = GdalSource(scene)
+    plan = plan_apply(source.info, model, options)
+    batches = [read_batch([source], tiles, plan) for tiles in plan.batches()]
+    source.close()
+    first = next(b for b in batches if b.inputs is not None)
+    model.predict(first.inputs, plan.pad)  # warm-up: tracing and allocation
     start, cpu = time.perf_counter(), time.process_time()
     for batch in batches:
         if batch.inputs is not None:
@@ -87,9 +85,9 @@ def mosaic(scene, path, n=4):
 def _untrained_model(arch, depth, nresblocks, nbands):
     import math
 
-    from sr4rs.contract import ModelMetadata
-    from sr4rs.export import export_savedmodel
-    from sr4rs.networks import build_generator, receptive_radius_lr
+    from sr4rs.model.contract import ModelMetadata
+    from sr4rs.model.export import export_savedmodel
+    from sr4rs.nets import build_generator, receptive_radius_lr
 
     depth, nresblocks = int(depth), int(nresblocks)
     names = tuple(f"band{i + 1}" for i in range(nbands))
@@ -120,7 +118,7 @@ def main():
     import statistics
 
     from sr4rs import ApplyOptions, load_model, super_resolve
-    from sr4rs.raster import read_info
+    from sr4rs.api import read_info
 
     tmp = tempfile.mkdtemp(prefix="sr4rs-bench-")
     info = read_info(args.input)

@@ -8,5 +8,5 @@ bash scripts/setup.sh
 mkdir -p out
 "${SR4RS_VENV:-.venv}/bin/sr4rs" apply --input examples/landsat8_rgb_512.tif \
   --output out/landsat8_rgb_512_x4.tif --quicklook out/landsat8_rgb_512_x4.png --overwrite "$@"
-"${SR4RS_VENV:-.venv}/bin/python" -c "from sr4rs.raster import write_quicklook; write_quicklook('examples/landsat8_rgb_512.tif', 'out/landsat8_rgb_512.png')"
+"${SR4RS_VENV:-.venv}/bin/python" -c "from sr4rs.api import write_quicklook; write_quicklook('examples/landsat8_rgb_512.tif', 'out/landsat8_rgb_512.png')"
 echo "demo: see out/landsat8_rgb_512.png (input) and out/landsat8_rgb_512_x4.png (x4)"

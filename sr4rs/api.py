@@ -1,38 +1,126 @@
-"""The functions the CLI and the integrations call."""
+"""The public API: what the command line, QGIS, OTB pipelines and the DEEPaaS service call.
+
+Every long job takes a ``progress`` callback (called with units of work done; the total is known
+beforehand: ``plan.work`` or the input's pixels) and a ``CancelToken``: cancelled, the job raises
+``Cancelled`` within one batch and leaves nothing behind. Integrations import this module only.
+"""
 from __future__ import annotations
 
 import os
-from typing import Optional
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple, Union
 
-from . import raster
-from .engine import ApplyOptions, ApplyReport, Progress, super_resolve
-from .errors import ModelError
-from .model import load_model
+from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
+from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
+from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
+from .evaluation.reports import Evaluation, format_table
+from .evaluation.run import check_out_dir, evaluate, run_evaluation
+from .geo.dtypes import ENCODING_CHOICES
+from .inference.engine import ApplyReport, run_apply
+from .inference.plan import ApplyOptions, ApplyPlan, plan_apply
+from .io.files import check_output_path
+from .io.geotiff import GeoTiffSink
+from .io.images import write_quicklook
+from .io.rasters import GdalSource, parse_creation_options, read_info
+from .io.source import MemorySink, MemorySource, RasterInfo
+from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
+from .model.contract import InputSpec, ModelMetadata, read_metadata
+from .model.load import LoadedModel, SessionModel, load_model as _load_model
+from .nets import NETWORKS
+from .nets.vgg import FEATURES as VGG_FEATURES
+from .progress import CancelToken, Progress
+from .training.config import LOSS_TYPES, TrainConfig
+from .training.loop import StepCallback, TrainResult
 
-_BUNDLED = os.path.join(os.path.dirname(__file__), "models", "default")
+__all__ = [
+    "ApplyOptions", "ApplyPlan", "ApplyReport", "BASELINES", "BackendError", "Cancelled", "CancelToken",
+    "DEFAULT_BORDER", "ENCODING_CHOICES", "Evaluation", "ExtractReport", "ExtractionPlan", "GdalSource", "InputError",
+    "InputSpec", "LOSS_TYPES", "LoadedModel", "MemorySink", "MemorySource", "ModelError", "ModelInfo",
+    "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
+    "StepCallback", "TrainConfig", "bundled_model_path", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
+    "check_out_dir", "default_model_path", "evaluate", "extract", "extract_patches", "format_table", "input_pixels",
+    "list_models", "load_model", "parse_creation_options", "plan_evaluation", "plan_extraction", "read_info",
+    "run_evaluation", "super_resolve", "train", "write_quicklook",
+]
 
 
-def default_model_path() -> str:
-    """The model shipped inside the package, used when no --savedmodel is given."""
-    if not os.path.exists(os.path.join(_BUNDLED, "saved_model.pb")):
-        raise ModelError("no --savedmodel given and this installation has no bundled model: "
-                         "pass --savedmodel PATH")
-    return _BUNDLED
+@dataclass(frozen=True)
+class ModelInfo:
+    """A bundled model as ``sr4rs models`` lists it."""
+
+    name: str
+    path: str
+    scale: int
+    inputs: Tuple[InputSpec, ...]
+    output_bands: Tuple[str, ...]
+    description: str
 
 
-def input_pixels(path: str) -> int:
-    info = raster.read_info(path)
+def list_models() -> List[ModelInfo]:
+    """The models bundled with sr4rs, by name (``--model NAME`` picks one)."""
+    models = []
+    for name, path in bundled_models().items():
+        meta = read_metadata(path)
+        models.append(ModelInfo(name, path, meta.scale, meta.inputs, meta.output_bands, meta.description))
+    return models
+
+
+def load_model(model: Optional[str] = None, scale: Optional[int] = None, nbands: Optional[int] = None) -> LoadedModel:
+    """Load a bundled model by name, or a SavedModel folder; None: the bundled model for ``nbands`` bands.
+    Only the model named here (or a bundled one) is loaded: a SavedModel is a program."""
+    return _load_model(resolve_model(model, nbands), scale=scale)
+
+
+def _paths(inputs: Union[str, os.PathLike, Sequence[str]]) -> List[str]:
+    if isinstance(inputs, (str, os.PathLike)):
+        return [os.fspath(inputs)]
+    return [os.fspath(p) for p in inputs]
+
+
+def input_pixels(inputs: Union[str, Sequence[str]]) -> int:
+    """Progress units of ``apply``: pixels of the first (finest) input."""
+    info = read_info(_paths(inputs)[0])
     return info.width * info.height
 
 
-def apply(input_path: str, output_path: str, savedmodel: Optional[str] = None,
-          options: ApplyOptions = ApplyOptions(), scale: Optional[int] = None,
-          progress: Optional[Progress] = None) -> ApplyReport:
-    """Super-resolve ``input_path`` into ``output_path`` with ``savedmodel`` (default: the bundled model).
+def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
+          options: ApplyOptions = ApplyOptions(), *, scale: Optional[int] = None, backend: str = "native",
+          progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """Super-resolve ``inputs`` (one image per model input, finest first) into the GeoTIFF ``output``
+    with ``model`` (a bundled model's name, a SavedModel folder, a loaded model, or None: the bundled
+    model for the input's band count). Bad inputs and outputs are refused before the model is loaded."""
+    paths = _paths(inputs)
+    infos = [read_info(p) for p in paths]  # a bad input is reported before the model is loaded
+    check_output_path(output, options.overwrite)
+    if not isinstance(model, LoadedModel):
+        model = load_model(model, scale=scale, nbands=infos[0].count if len(infos) == 1 else None)
+    if backend == "otbtf":
+        from .inference.otbtf import apply_with_otbtf
 
-    Only the model named here (or the bundled one) is loaded: a SavedModel is a program.
-    """
-    raster.read_info(input_path)  # a bad input is reported before the model is loaded
-    raster.check_output_path(output_path, options.overwrite)
-    model = load_model(savedmodel or default_model_path(), scale=scale)
-    return super_resolve(input_path, model, output_path, options, progress)
+        apply_with_otbtf(paths[0], model, output, options)
+        return ApplyReport(output, infos[0].width * model.scale, infos[0].height * model.scale, model.scale,
+                           0, 0, 0.0, 0.0)
+    plan = plan_apply(infos, model, options)
+    sources = [GdalSource(p) for p in paths]
+    try:
+        return run_apply(sources, model, lambda spec: GeoTiffSink(output, spec, options.creation_options,
+                                                                  cog=options.cog, overwrite=options.overwrite),
+                         options, progress=progress, cancel=cancel, plan=plan)
+    finally:
+        for source in sources:
+            source.close()
+
+
+def super_resolve(inputs: Union[str, Sequence[str]], model: Union[str, LoadedModel], output: str,
+                  options: ApplyOptions = ApplyOptions(), progress: Optional[Progress] = None,
+                  cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """``apply`` with the arguments in the order of earlier releases (inputs, model, output)."""
+    return apply(inputs, output, model, options, progress=progress, cancel=cancel)
+
+
+def train(config: TrainConfig, on_step: Optional[StepCallback] = None,
+          cancel: Optional[CancelToken] = None) -> TrainResult:
+    """Train a generator on the patches of ``config`` and export it if ``config.savedmodel``."""
+    from .training.loop import train as _train
+
+    return _train(config, on_step, cancel)

@@ -35,8 +35,8 @@ def conv_model(scale: int, nbands: int, seed: int = 0, width: int = 8):
 
 def export_test_model(path: str, scale: int = 4, bands=("B4 red", "B3 green", "B2 blue"), margin: int = 32,
                       nodata=None, seed: int = 0) -> str:
-    from sr4rs.contract import ModelMetadata
-    from sr4rs.export import export_savedmodel
+    from sr4rs.model.contract import ModelMetadata
+    from sr4rs.model.export import export_savedmodel
 
     meta = ModelMetadata(scale=scale, input_bands=tuple(bands), output_bands=tuple(bands), lr_scale=1e-4,
                          hr_scale=1e-4, nodata=nodata, margin=margin, description="test model")

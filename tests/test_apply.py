@@ -5,8 +5,8 @@ from osgeo import gdal
 
 from conftest import LANDSAT, RGBN, read
 from sr4rs import ApplyOptions, load_model, super_resolve
-from sr4rs.engine import resolve_nodata
-from sr4rs.raster import default_creation_options
+from sr4rs.geo.nodata import resolve_nodata
+from sr4rs.io.rasters import default_creation_options
 
 
 def _run(tmp_path, model, name="sr.tif", src=LANDSAT, **kw):
@@ -141,7 +141,7 @@ def test_band_offsets_scales_units_and_metadata_carry_over(tmp_path, x4_model):
 
 
 def test_clipping_to_wide_integer_types_does_not_wrap():
-    from sr4rs.raster import cast_clipped
+    from sr4rs.geo.dtypes import cast_clipped
 
     values = np.array([3e9, -3e9, np.inf, -np.inf, 5.4], np.float32)
     assert cast_clipped(values, np.int32).tolist() == [2**31 - 1, -2**31, 2**31 - 1, -2**31, 5]
@@ -149,7 +149,7 @@ def test_clipping_to_wide_integer_types_does_not_wrap():
 
 
 def test_casting_rounds_clips_and_maps_nan_to_zero():
-    from sr4rs.raster import cast_clipped
+    from sr4rs.geo.dtypes import cast_clipped
 
     values = np.array([[70000.0, -3.0, np.nan], [2.5, 3.5, 254.6]], np.float32)
     scratch = values.copy()
@@ -159,7 +159,7 @@ def test_casting_rounds_clips_and_maps_nan_to_zero():
 
 
 def test_valid_pixels_the_model_puts_on_nodata_are_moved_off_it():
-    from sr4rs.engine import _protect_nodata
+    from sr4rs.geo.nodata import protect_nodata as _protect_nodata
 
     hr = gdal.Open(LANDSAT).ReadAsArray(0, 120, 40, 30).transpose(1, 2, 0).copy()
     before = hr.copy()
@@ -176,8 +176,8 @@ def test_valid_pixels_the_model_puts_on_nodata_are_moved_off_it():
     assert (_protect_nodata(floats, 0.0, np.float32) > 0).all()
 
 
-def test_nodata_mask_needs_every_band_at_nodata():
-    from sr4rs.engine import _nodata_mask
+def test_nodata_mask_needs_every_band_at_nodata_or_one_not_finite():
+    from sr4rs.geo.nodata import nodata_mask as _nodata_mask
 
     crop = gdal.Open(LANDSAT).ReadAsArray(0, 120, 40, 30).transpose(1, 2, 0).copy()  # valid ground
     assert (crop != 0).all()
@@ -189,7 +189,11 @@ def test_nodata_mask_needs_every_band_at_nodata():
     assert mask[0, 0] and not mask[0, 1] and mask[1].all() and mask.sum() == (crop == 0).all(-1).sum()
     as_float = crop.astype(np.float32)
     as_float[as_float == 0] = np.nan
-    assert _nodata_mask(as_float, float("nan")).tolist() == mask.tolist()
+    one_band_nan = mask.copy()
+    one_band_nan[0, 1] = True  # NaN in one band is never data, whatever the tag says
+    assert _nodata_mask(as_float, float("nan")).tolist() == one_band_nan.tolist()
+    assert _nodata_mask(as_float, None).tolist() == one_band_nan.tolist()
+    assert _nodata_mask(crop, None) is None  # an integer image without nodata: nothing to mask
 
 
 def test_auto_encoding_holds_every_band(tmp_path, x4_model):
@@ -276,7 +280,7 @@ def test_sr4rs_model_with_an_integer_input(tmp_path, sr4rs_tf1_model, caplog):
     assert np.array_equal(read(a), read(b))
     # Values past int16 are clipped, not wrapped around, and said once.
     big = np.full((1, 40, 40, 4), 40000.0, np.float32)
-    with caplog.at_level("WARNING", logger="sr4rs.model"):
+    with caplog.at_level("WARNING", logger="sr4rs.model.load"):
         clipped = int_model.predict(big, 32)
         int_model.predict(big, 32)
     np.testing.assert_allclose(clipped, int_model.predict(np.full_like(big, 32767.0), 32))
@@ -326,10 +330,23 @@ def test_progress_reports_every_input_pixel_once(tmp_path, x4_model):
     assert calls[0] == 0 and sum(calls) == 203 * 157 and len(calls) > 10
 
 
-def test_cli_progress_bar_shows_pixels_per_second(capsys):
+def test_cli_progress_bar_shows_pixels_per_second_on_a_terminal_only(monkeypatch):
+    import io
+    import sys
+
     from sr4rs.cli.common import progress_bar
 
-    with progress_bar(1000, "super-resolving", disable=False) as bar:
-        bar(0)
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with progress_bar(1000, "super-resolving") as bar:
+            bar(0)
+            bar(1000)
+        assert ("px/s" in stream.getvalue()) == shown
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with progress_bar(1000, "super-resolving", disable=True) as bar:
         bar(1000)
-    assert "px/s" in capsys.readouterr().err
+    assert sys.stderr.getvalue() == ""

@@ -138,13 +138,13 @@ def test_ctrl_c_in_the_middle_leaves_nothing(tmp_path, x4_model):
     out_dir.mkdir()
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, "apply.py", "--input", str(big), "--savedmodel", x4_model,
-                             "--output", str(out_dir / "sr.tif"), "--ts", "64"],
+                             "--output", str(out_dir / "sr.tif"), "--ts", "16", "--batch-size", "1"],
                             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    # Tiny tiles one at a time: 16384 model calls, far more work than it takes to see the partial file.
     deadline = time.time() + 120
     while time.time() < deadline and not [p for p in os.listdir(out_dir) if p.endswith(".partial.tif")]:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -162,9 +162,12 @@ def test_bad_flag_values(tmp_path, x4_model):
 
 
 def test_otbtf_backend_says_clearly_when_otbtf_is_absent(tmp_path, x4_model):
-    from sr4rs.otbtf import plan_otbtf
+    from sr4rs.api import ApplyOptions, load_model, plan_apply, read_info
+    from sr4rs.inference.otbtf import job_for
 
-    job = plan_otbtf(4, 512, 64, (32, 64, 128), np.uint16)
+    plan = plan_apply(read_info(LANDSAT), load_model(x4_model), ApplyOptions(tile_size=512, pad=64,
+                      encoding="uint16"), exported_pad_only=True)
+    job = job_for(plan)
     assert (job.rfield, job.efield, job.spcscale, job.output_name) == (160, 512, 0.25, "output_64")
     cmd = job.command_line("in.tif", "model", "out.tif")
     assert cmd[:3] == ["otbcli_TensorflowModelServe", "-source1.il", "in.tif"] and cmd[-1] == "uint16"
@@ -204,8 +207,8 @@ def test_otbtf_backend_in_process_sets_every_parameter(tmp_path, x4_model, monke
     fields from the model, the output pixel type, creation options and tiled streaming."""
     import types
 
-    from sr4rs.engine import ApplyOptions
-    from sr4rs.otbtf import apply_with_otbtf
+    from sr4rs.api import ApplyOptions
+    from sr4rs.inference.otbtf import apply_with_otbtf
 
     calls = {}
 

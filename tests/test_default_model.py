@@ -7,8 +7,8 @@ from osgeo import gdal
 
 from conftest import ROOT, run_cli
 from sr4rs.api import default_model_path
-from sr4rs.evaluate import evaluate
-from sr4rs.model import load_model
+from sr4rs.api import evaluate
+from sr4rs import load_model
 
 EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 
@@ -30,7 +30,7 @@ def test_apply_uses_the_bundled_model_when_none_is_given(tmp_path):
     assert result.returncode == 0, result.stderr
     ds = gdal.Open(str(out))
     assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (2048, 2048, 3)
-    assert ds.GetMetadataItem("SR4RS_MODEL") == "default"
+    assert ds.GetMetadataItem("SR4RS_MODEL") == "landsat-rgb-x4"
     assert (tmp_path / "sr.png").exists()
 
 
@@ -41,12 +41,12 @@ def evaluation(tmp_path_factory):
 
 
 def test_default_model_beats_bicubic_on_held_out_data(evaluation):
-    model, bicubic = evaluation.method("default"), evaluation.method("bicubic")
+    model, bicubic = evaluation.method("landsat-rgb-x4"), evaluation.method("bicubic")
     assert model.scores.psnr.overall > bicubic.scores.psnr.overall + 0.3
     assert model.scores.ssim.overall > bicubic.scores.ssim.overall
     assert model.scores.ergas < bicubic.scores.ergas
 
 
 def test_default_model_keeps_the_input_geometry(evaluation):
-    shift = evaluation.method("default").consistency.spatial
+    shift = evaluation.method("landsat-rgb-x4").consistency.spatial
     assert shift.magnitude < 0.1  # LR pixels (opensr-test found about 1 pixel for SR4RS's model)

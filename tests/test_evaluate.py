@@ -9,10 +9,10 @@ from osgeo import gdal
 from PIL import Image
 
 from conftest import LANDSAT, ROOT, read, run_cli
-from sr4rs import metrics
-from sr4rs.degrade import degrade
+from sr4rs.evaluation import metrics
+from sr4rs.geo.degrade import degrade
 from sr4rs.errors import InputError, OutputError
-from sr4rs.evaluate import evaluate, format_table, plan_evaluation
+from sr4rs.api import evaluate, format_table, plan_evaluation
 
 SCENE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 METHODS = ["nearest", "bilinear", "bicubic", "lanczos", "x4"]
@@ -151,7 +151,7 @@ def test_cli_bad_input_is_one_line(tmp_path, args, message):
 
 
 def test_bad_settings_are_refused_before_computing(wald, hr_crop, x4_model, tmp_path):
-    from sr4rs.model import load_model
+    from sr4rs import load_model
 
     model = load_model(x4_model)
     _, out, _ = wald
@@ -217,7 +217,7 @@ def test_true_pair_bicubic_row_equals_direct_metrics(hr_crop, tmp_path):
 
 @pytest.mark.parametrize("changes,message", [
     ({"epsg": 32631}, "reproject one onto the other"),
-    ({"shift": 2}, "origins differ by"),
+    ({"shift": 2}, "same upper-left corner"),
 ])
 def test_misregistered_pairs_are_refused(hr_crop, tmp_path, changes, message):
     lr_path = _pair_lr(tmp_path, hr_crop, **changes)
@@ -250,8 +250,16 @@ def test_pairs_lacking_a_crs_or_a_georeferencing_are_refused(hr_crop, tmp_path):
 def test_pair_size_and_bands_are_checked(hr_crop, tmp_path):
     small = str(tmp_path / "small.tif")
     gdal.Translate(small, hr_crop, width=100, height=100)
-    with pytest.raises(InputError, match="not 2 or more times the size"):
+    with pytest.raises(InputError, match="pixel size ratio is 1.28 in x .* a whole number of times"):
         evaluate([], [hr_crop], [small])
+    # Without georeferencing, pairs are matched by their sizes.
+    bare_hr, bare_lr = str(tmp_path / "bare_hr.tif"), str(tmp_path / "bare_lr.tif")
+    for src, dst in ((hr_crop, bare_hr), (small, bare_lr)):
+        ds = gdal.GetDriverByName("GTiff").Create(dst, *gdal.Open(src).ReadAsArray().shape[:0:-1], 3, gdal.GDT_UInt16)
+        ds.WriteArray(gdal.Open(src).ReadAsArray())
+        ds = None
+    with pytest.raises(InputError, match="not 2 or more times the size"):
+        evaluate([], [bare_hr], [bare_lr])
     one_band = str(tmp_path / "one.tif")
     gdal.Translate(one_band, _pair_lr(tmp_path, hr_crop), bandList=[1])
     with pytest.raises(InputError, match="has 3 band.s. but LR .* 1"):
@@ -273,7 +281,7 @@ def test_cli_data_range_sets_the_psnr_peak(tmp_path, hr_crop):
 
 def test_one_output_at_a_time_on_disk(hr_crop, x4_model, tmp_path, monkeypatch):
     """Whole scenes make large float32 outputs: each is scored and removed before the next is made."""
-    import sr4rs.evaluate as ev
+    import sr4rs.evaluation.run as ev
 
     seen, produce = [], ev._produce
 
@@ -291,7 +299,7 @@ def test_one_output_at_a_time_on_disk(hr_crop, x4_model, tmp_path, monkeypatch):
 def test_too_little_scratch_space_is_refused_before_computing(hr_crop, tmp_path, monkeypatch):
     import shutil
 
-    import sr4rs.evaluate as ev
+    import sr4rs.evaluation.run as ev
 
     usage = shutil.disk_usage(tmp_path)
     # The 128 x 128 x 3 crop at x4: a 32 x 32 Wald LR and one 128 x 128 output, float32.
@@ -333,7 +341,7 @@ def test_lr_alone_gives_the_pairs_consistency_figures(hr_crop, x4_model, tmp_pat
 def test_cli_lr_alone(tmp_path):
     proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--lr", LANDSAT, "--nodata", "0", "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert "no reference" in proc.stdout and "bicubic" in proc.stdout and "default" in proc.stdout
+    assert "no reference" in proc.stdout and "bicubic" in proc.stdout and "landsat-rgb-x4" in proc.stdout
     proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--lr", LANDSAT, "--data-range", "10000", "--no-progress")
     assert proc.returncode != 0 and "need --hr" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--no-progress")

@@ -8,8 +8,8 @@ from scipy.ndimage import shift as spline_shift
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from conftest import LANDSAT, RGBN, ROOT, read
-from sr4rs import metrics
-from sr4rs.degrade import block_mean, degrade
+from sr4rs.evaluation import metrics
+from sr4rs.geo.degrade import block_mean, degrade
 from sr4rs.errors import InputError
 
 SCENE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")  # 512 x 512 Landsat R G B, no fill

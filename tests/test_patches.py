@@ -12,10 +12,11 @@ import pytest
 from osgeo import gdal, ogr, osr
 
 from conftest import LANDSAT, RGBN, run_cli
-from sr4rs.degrade import block_mean, degrade
+from sr4rs.geo.degrade import block_mean, degrade
 from sr4rs.errors import InputError, OutputError
-from sr4rs import patches_io
-from sr4rs.patches_io import describe_patches, extract_patches, plan_extraction, read_patches
+from sr4rs.data import extraction as patches_io
+from sr4rs.data.extraction import extract_patches, plan_extraction
+from sr4rs.io.patches import describe_patches, read_patches
 
 gdal.UseExceptions()
 
@@ -303,7 +304,7 @@ def _collect(ds):
 
 
 def test_dataset_in_memory_and_streaming_give_the_same_batches(landsat_patches):
-    from sr4rs.dataset import make_dataset
+    from sr4rs.data.datasets import make_dataset
 
     report, parts = landsat_patches
     lr_files, hr_files = [p[0] for p in parts], [p[1] for p in parts]
@@ -333,7 +334,7 @@ def _symmetries(x):
 
 @pytest.mark.parametrize("streaming", [False, True])
 def test_augmentation_applies_the_same_symmetry_to_lr_and_hr(landsat_patches, streaming):
-    from sr4rs.dataset import make_dataset
+    from sr4rs.data.datasets import make_dataset
 
     _, parts = landsat_patches
     lr_file, hr_file = parts[0]
@@ -351,7 +352,7 @@ def test_augmentation_applies_the_same_symmetry_to_lr_and_hr(landsat_patches, st
 
 
 def test_dataset_repeats_and_batches(landsat_patches):
-    from sr4rs.dataset import make_dataset
+    from sr4rs.data.datasets import make_dataset
 
     _, parts = landsat_patches
     ds = make_dataset(parts[1][0], parts[1][1], 4, repeat=True, seed=0, drop_remainder=True)
@@ -401,7 +402,7 @@ def _bad_patch_files(tmp_path, kind):
 ])
 @pytest.mark.parametrize("streaming", [False, True])
 def test_bad_patches_files_are_refused_before_training(tmp_path, kind, words, streaming):
-    from sr4rs.dataset import make_dataset
+    from sr4rs.data.datasets import make_dataset
 
     lr_files, hr_files = _bad_patch_files(tmp_path, kind)
     with pytest.raises(InputError) as err:

@@ -13,8 +13,8 @@ from osgeo import gdal
 
 from conftest import LANDSAT, ROOT, read, run_cli
 from sr4rs.errors import OutputError
-from sr4rs.patches_io import extract_patches
-from sr4rs.trainer import TrainConfig, TrainingError, train
+from sr4rs.data.extraction import extract_patches
+from sr4rs.api import TrainConfig, TrainingError, train
 
 EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 

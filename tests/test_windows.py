@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from sr4rs.windows import Window, output_geotransform, pad_widths, tile_grid
+from sr4rs.geo.windows import Window, pad_widths, scaled_geotransform, tile_grid
 
 
 @pytest.mark.parametrize("width,height,size,margin", [(203, 157, 8, 4), (5, 3, 16, 8), (64, 64, 64, 0),
@@ -30,7 +30,9 @@ def test_pad_widths_complete_the_clipped_read():
 
 def test_output_geotransform_keeps_origin_and_divides_pixel_size():
     gt = (748845.0, 30.0, 0.0, -2784495.0, 0.0, -30.0)
-    assert output_geotransform(gt, 4) == (748845.0, 7.5, 0.0, -2784495.0, 0.0, -7.5)
+    assert scaled_geotransform(gt, 4, finer=True) == (748845.0, 7.5, 0.0, -2784495.0, 0.0, -7.5)
+    assert scaled_geotransform(gt, 4, finer=False) == (748845.0, 120.0, 0.0, -2784495.0, 0.0, -120.0)
+    assert scaled_geotransform(None, 4, finer=True) is None
 
 
 def test_bad_tile_size_is_refused():

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import options as opt
 from .common import progress_bar
 
 PROG = "sr4rs extract"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..raster import ENCODING_CHOICES
-
     parser.description = __doc__.split("\n\n", 1)[1].replace("\n", " ")
     parser.add_argument("--lr", help="low-resolution image; without it, --hr is degraded by --factor (Wald)")
     parser.add_argument("--hr", required=True, help="high-resolution image, aligned with --lr")
@@ -35,23 +34,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of the patches drawn at random "
                         "for validation, written to *_val.tif (the rest to *_train.tif); default 0: no split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation draw (default 0)")
-    parser.add_argument("--encoding", default="auto", type=str.lower, choices=ENCODING_CHOICES, metavar="TYPE",
-                        help="pixel type of the patches: auto (each input's), uint8, int16, uint16, int32, "
-                        "uint32, float32, float64, or SR4RS's names (unsigned_short, float, ...)")
-    parser.add_argument("--nodata", type=float, help="nodata value of an input without nodata tag (e.g. 0 for "
-                        "Landsat fill); patches holding nodata are skipped")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opt.encoding(parser, "the patches")
+    opt.nodata(parser, "; patches holding nodata are skipped")
+    opt.overwrite(parser, "existing outputs")
+    opt.no_progress(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..patches_io import extract, plan_extraction
+def run(args: argparse.Namespace, cancel=None) -> int:
+    from .. import api
 
-    plan = plan_extraction(args.lr, args.hr, args.patch_size, step=args.step, points=args.points,
-                           factor=args.factor, nodata=args.nodata)
-    with progress_bar(plan.work, "extracting", unit="step", disable=True if args.no_progress else None) as bar:
-        report = extract(plan, args.out_lr, args.out_hr, val_fraction=args.val_fraction, seed=args.seed,
-                         encoding=args.encoding, overwrite=args.overwrite, progress=bar.update)
+    plan = api.plan_extraction(args.lr, args.hr, args.patch_size, step=args.step, points=args.points,
+                               factor=args.factor, nodata=args.nodata)
+    with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
+        report = api.extract(plan, args.out_lr, args.out_hr, val_fraction=args.val_fraction, seed=args.seed,
+                             encoding=args.encoding, overwrite=args.overwrite, progress=bar.update, cancel=cancel)
     skipped = ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
     split = f" ({report.train} train, {report.val} val)" if report.val else ""
     print(f"kept {report.kept} of {report.candidates} patches{split}, skipped {skipped}; "

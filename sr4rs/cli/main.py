@@ -7,12 +7,13 @@ import sys
 
 from .common import run_command
 
-# subcommand -> module under sr4rs.cli exposing add_arguments(parser) and run(args)
+# subcommand -> module under sr4rs.cli exposing add_arguments(parser) and run(args, cancel)
 COMMANDS = {
     "apply": "Super-resolve a scene with a SavedModel, region by region.",
     "evaluate": "Measure a model against bicubic and other baselines (PSNR, SSIM, SAM, ERGAS, consistency).",
     "extract": "Cut LR/HR patch pairs (OTBTF patches images) for training.",
     "train": "Train a super-resolution network on patches and export a SavedModel.",
+    "models": "List the models bundled with sr4rs.",
 }
 
 
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     module = importlib.import_module(f".{args.command}", __package__)
     interrupted = getattr(module, "INTERRUPTED", "nothing was written")
-    return run_command(f"sr4rs {args.command}", lambda: module.run(args), interrupted=interrupted)
+    return run_command(f"sr4rs {args.command}", lambda cancel: module.run(args, cancel), interrupted=interrupted)
 
 
 if __name__ == "__main__":

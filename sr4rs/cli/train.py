@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import sys
 
+from . import options as opt
 from .common import quiet_tensorflow, script_main
 
 PROG = "sr4rs train"
@@ -16,7 +17,7 @@ INTERRUPTED = "the checkpoints saved so far are kept in --save_ckpt"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..trainer import TrainConfig
+    from ..api import LOSS_TYPES, NETWORKS, VGG_FEATURES, TrainConfig
 
     d = TrainConfig(lr_patches=(), hr_patches=(), save_ckpt="")
     p.add_argument("--lr_patches", nargs="+", required=True, help="LR patches images (OTBTF format)")
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
                    "the epoch count and the optimiser")
     p.add_argument("--savedmodel", help="export a SavedModel here at the end")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --savedmodel folder")
+    opt.overwrite(p, "an existing --savedmodel folder")
     p.add_argument("--preview", help="LR image whose super-resolved centre is logged to TensorBoard each epoch")
     p.add_argument("--logdir", help="TensorBoard log folder")
     p.add_argument("--vggfile", help="VGG19 weights (vgg19.npy) for the perceptual loss; nothing is downloaded")
@@ -37,8 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hr_scale", type=float, default=d.hr_scale, help="HR radiometric scaling (built into the model)")
     p.add_argument("--previews_step", type=int, default=d.previews_step, help="kept for SR4RS command lines; "
                    "previews are written once per epoch")
-    p.add_argument("--arch", choices=("sr4rs", "edsr"), default=d.arch, help="generator: sr4rs (SR4RS's, default) "
-                   "or edsr (light, tens of times cheaper per pixel: the sensible choice on CPUs)")
+    p.add_argument("--arch", choices=tuple(NETWORKS), default=d.arch, help="generator: " + "; ".join(
+        f"{name}: {info.description}" for name, info in NETWORKS.items()) + f" (default {d.arch})")
     p.add_argument("--depth", type=int, default=d.depth, help="generator and discriminator depth")
     p.add_argument("--nresblocks", type=int, default=d.nresblocks, help="residual blocks in the generator")
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -50,9 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vggweight", type=float, default=d.vggweight, help="VGG loss weight (used with --vggfile)")
     # As in SR4RS, --vggfeatures and --losstype given without a value mean their defaults.
     p.add_argument("--vggfeatures", default=d.vggfeatures, const=d.vggfeatures, nargs="?",
-                   choices=("vgg54", "vgg54lin", "vgg344454", "1234lin", "1234"))
+                   choices=tuple(VGG_FEATURES))
     p.add_argument("--ganweight", type=float, default=d.ganweight, help="adversarial loss weight (0: no GAN)")
-    p.add_argument("--losstype", default=d.losstype, const=d.losstype, nargs="?", choices=("WGAN-GP", "LSGAN"))
+    p.add_argument("--losstype", default=d.losstype, const=d.losstype, nargs="?", choices=LOSS_TYPES)
     p.add_argument("--streaming", action="store_true", help="read patches from disk as needed (low RAM)")
     p.add_argument("--pretrain", action="store_true", help="first train --epochs on the pixel losses alone")
     p.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
@@ -61,11 +62,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    opt.no_progress(p)
 
 
 def config_from_args(args: argparse.Namespace):
-    from ..trainer import TrainConfig
+    from ..api import TrainConfig
 
     values = {}
     for f in dataclasses.fields(TrainConfig):
@@ -74,31 +75,39 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig(**values)
 
 
-def run(args: argparse.Namespace) -> int:
-    quiet_tensorflow()
-    from tqdm import tqdm
+class _Bars:
+    """One tqdm bar per epoch (on a terminal only), showing the step's losses."""
 
-    from ..trainer import train
+    def __init__(self, epochs: int, disable: bool):
+        self.epochs, self.disable, self.bars = epochs, disable, {}
+
+    def __call__(self, phase, epoch, i, steps, logs) -> None:
+        from tqdm import tqdm
+
+        key = (phase, epoch)
+        if key not in self.bars:
+            self.close()
+            self.bars[key] = tqdm(total=steps, desc=f"{phase} {epoch + 1}/{self.epochs}", unit="step",
+                                  disable=True if self.disable else None, dynamic_ncols=True)
+        self.bars[key].update(1)
+        self.bars[key].set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def run(args: argparse.Namespace, cancel=None) -> int:
+    quiet_tensorflow()
+    from .. import api
 
     cfg = config_from_args(args)
-    bars = {}
-
-    def on_step(phase, epoch, i, steps, logs):
-        key = (phase, epoch)
-        if key not in bars:
-            for bar in bars.values():
-                bar.close()
-            bars.clear()
-            bars[key] = tqdm(total=steps, desc=f"{phase} {epoch + 1}/{cfg.epochs}", unit="step",
-                             disable=True if args.no_progress else None, dynamic_ncols=True)
-        bars[key].update(1)
-        bars[key].set_postfix({k: f"{v:.4g}" for k, v in logs.items()}, refresh=False)
-
+    bars = _Bars(cfg.epochs, args.no_progress)
     try:
-        result = train(cfg, on_step)
+        result = api.train(cfg, bars, cancel)
     finally:
-        for bar in bars.values():
-            bar.close()
+        bars.close()
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
     print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)

@@ -1,0 +1,63 @@
+"""Flags shared by several commands, each defined once (names match the library's fields)."""
+from __future__ import annotations
+
+import argparse
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, received {value}")
+    return value
+
+
+def model(parser: argparse.ArgumentParser, repeatable: bool = False) -> None:
+    """--model NAME (a bundled model) and --savedmodel FOLDER."""
+    action = "append" if repeatable else "store"
+    group = parser.add_mutually_exclusive_group() if not repeatable else parser
+    group.add_argument("--model", action=action, metavar="NAME",
+                       help="a bundled model by name (see sr4rs models; default: the one for the input's band count)")
+    group.add_argument("--savedmodel", action=action, metavar="FOLDER",
+                       help="a SavedModel folder" + (" (repeatable)" if repeatable else "") +
+                       ". A model is a program: only load models you trust")
+
+
+def scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scale", type=int, help="scale factor of a model without sr4rs metadata "
+                        "(SR4RS's models: 4, the default)")
+
+
+def nodata(parser: argparse.ArgumentParser, effect: str = "") -> None:
+    parser.add_argument("--nodata", type=float, help="nodata value of inputs without a nodata tag (e.g. 0 for "
+                        "Landsat and Sentinel-2 fill); NaN and infinite values are nodata anyway" + effect)
+
+
+def encoding(parser: argparse.ArgumentParser, what: str, bare: bool = False) -> None:
+    from ..api import ENCODING_CHOICES
+
+    # As in SR4RS's sr.py, --encoding given without a value means its default.
+    extra = dict(const="auto", nargs="?") if bare else {}
+    parser.add_argument("--encoding", default="auto", type=str.lower, choices=ENCODING_CHOICES, metavar="TYPE",
+                        help=f"pixel type of {what}: auto (the input's), uint8, int16, uint16, int32, uint32, "
+                        "float32, float64, or SR4RS's names (unsigned_short, float, ...)", **extra)
+
+
+def tiling(parser: argparse.ArgumentParser, bare_pad: bool = False) -> None:
+    extra = dict(nargs="?", const=None) if bare_pad else {}
+    parser.add_argument("--ts", type=int, help="tile size, in output pixels (default 512)")
+    parser.add_argument("--pad", type=int, help="margin around each tile, in output pixels (default: the "
+                        "model's recommended margin; 64 for SR4RS models)", **extra)
+
+
+def overwrite(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--overwrite", action="store_true", help=f"replace {what}")
+
+
+def no_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (there is none either when stderr is not a terminal)")
+
+
+def creation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-co", "--co", dest="creation_options", action="append", default=[],
+                        metavar="NAME=VALUE", help="GDAL creation option, as gdal_translate -co (repeatable)")

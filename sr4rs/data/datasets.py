@@ -1,0 +1,134 @@
+"""The training input pipeline: (lr, hr) float32 batches of raw pixel values from LR/HR patches images.
+
+In memory, all patches are loaded once; streaming, each patch is read from disk
+when needed (one GDAL window read), so datasets larger than RAM train too.
+Both modes walk the same shuffled index, so the same seed gives the same batches.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from ..errors import InputError
+from ..geo.patches import PatchesDescription
+from ..io.patches import PatchesReader, as_list, check_patch_content, describe_patches, with_reader
+
+
+class PatchesDataset:
+    """LR/HR patches files, checked and loaded (or opened for streaming) once; ``batches``
+    makes the tf.data pipeline of one pass, so that a trainer can give every epoch a seed
+    of its own and a resumed run replays exactly the epochs it had not done."""
+
+    def __init__(self, lr_files: Sequence[str], hr_files: Sequence[str], streaming: bool = False,
+                 check_content: bool = True):
+        lr_files, hr_files = as_list(lr_files), as_list(hr_files)
+        self.description = describe_patches(lr_files, hr_files)
+        if streaming:
+            if check_content:
+                for path in lr_files + hr_files:
+                    with_reader(path, PatchesReader.check_content)
+            self._lookup = _streaming_lookup(self.description)
+        else:
+            self._lookup = _memory_lookup(self.description, check_content)
+
+    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
+                repeat: bool = False, drop_remainder: bool = False) -> tf.data.Dataset:
+        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass)."""
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
+        lookup = self._lookup
+        ds = tf.data.Dataset.range(self.description.count)
+        if shuffle:
+            ds = ds.shuffle(self.description.count, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        if augment:
+            # A fresh random draw per element and per pass, reproducible from ``seed``.
+            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(*lookup(i), r),
+                                                       num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: int, shuffle: bool = True,
+                 augment: bool = False, streaming: bool = False, seed: Optional[int] = None,
+                 repeat: bool = False, drop_remainder: bool = False, check_content: bool = True) -> tf.data.Dataset:
+    """Batches of (lr, hr) float32 patches, shapes (B, p, p, C_lr) and (B, p*r, p*r, C_hr).
+
+    ``lr_files[i]`` pairs with ``hr_files[i]``; all are checked (counts, sizes, ratio, bands and,
+    unless ``check_content`` is False, no all-fill or NaN patch) before the dataset is built:
+    any problem is an InputError naming the file. ``augment`` applies one of the 8 flips/90-degree
+    rotations, the same to LR and HR. ``repeat`` makes the dataset endless (reshuffled each pass).
+    """
+    source = PatchesDataset(lr_files, hr_files, streaming=streaming, check_content=check_content)
+    return source.batches(batch_size, shuffle=shuffle, augment=augment, seed=seed, repeat=repeat,
+                          drop_remainder=drop_remainder)
+
+
+def _memory_lookup(d: PatchesDescription, check_content: bool):
+    """index -> (lr, hr) float32 from all patches loaded once, kept in their file type to save RAM."""
+    lrs, hrs = [], []
+    for lr_layout, hr_layout in d.pairs:
+        for layout, out in ((lr_layout, lrs), (hr_layout, hrs)):
+            reader = PatchesReader(layout.path)
+            try:
+                patches = reader.read_all()
+            finally:
+                reader.close()
+            if check_content:
+                check_patch_content(patches, layout.path, 0, reader.nodata)
+            out.append(patches)
+    lr = tf.constant(np.concatenate(lrs).astype(d.lr_dtype, copy=False))
+    hr = tf.constant(np.concatenate(hrs).astype(d.hr_dtype, copy=False))
+
+    def lookup(i):
+        return tf.cast(tf.gather(lr, i), tf.float32), tf.cast(tf.gather(hr, i), tf.float32)
+
+    return lookup
+
+
+def _streaming_lookup(d: PatchesDescription):
+    """index -> (lr, hr) float32 read from disk, one patch per GDAL window read."""
+    starts = np.cumsum([0] + [lr.count for lr, _ in d.pairs])
+    paths = [(lr.path, hr.path) for lr, hr in d.pairs]
+    local = threading.local()  # GDAL handles are not thread-safe: one set per tf.data thread
+
+    def read(i) -> Tuple[np.ndarray, np.ndarray]:
+        cache = local.__dict__.setdefault("readers", {})
+        f = int(np.searchsorted(starts, i, side="right")) - 1
+        k = int(i) - int(starts[f])
+        out = []
+        for path in paths[f]:
+            if path not in cache:
+                cache[path] = PatchesReader(path)
+            out.append(cache[path].read(k, 1)[0].astype(np.float32))
+        return out[0], out[1]
+
+    lr_shape = (d.lr_patch_size, d.lr_patch_size, d.lr_bands)
+    hr_shape = (d.hr_patch_size, d.hr_patch_size, d.hr_bands)
+
+    def lookup(i):
+        lr, hr = tf.numpy_function(read, [i], (tf.float32, tf.float32), stateful=False)
+        lr.set_shape(lr_shape)
+        hr.set_shape(hr_shape)
+        return lr, hr
+
+    return lookup
+
+
+def _augment(lr, hr, draw):
+    """One of the 8 symmetries of the square (``draw`` mod 8), applied to both patches alike."""
+    code = tf.math.floormod(draw, 8)
+    k = tf.cast(code % 4, tf.int32)
+    lr_out, hr_out = tf.image.rot90(lr, k), tf.image.rot90(hr, k)
+    flip = code >= 4
+    lr_out = tf.cond(flip, lambda: tf.reverse(lr_out, [1]), lambda: lr_out)
+    hr_out = tf.cond(flip, lambda: tf.reverse(hr_out, [1]), lambda: hr_out)
+    lr_out.set_shape(lr.shape)
+    hr_out.set_shape(hr.shape)
+    return lr_out, hr_out

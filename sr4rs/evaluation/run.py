@@ -1,0 +1,195 @@
+"""Running an evaluation: each method's output for each scene (one on disk at a time), scored block by
+block, then the reports and the panel."""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..errors import OutputError
+from ..inference.engine import run_apply
+from ..io.files import check_output_path, remove_quietly
+from ..io.geotiff import GeoTiffSink
+from ..io.images import upsample
+from ..io.rasters import GdalSource
+from ..model.load import LoadedModel
+from ..progress import CancelToken, Progress, Work
+from .panel import panel_crop, write_panel
+from .plan import BASELINES, DEFAULT_BORDER, EvaluationPlan, Method, Scene, plan_evaluation
+from .reports import Evaluation, assemble, write_reports
+from .scoring import Figures, measure_data_range, score_consistency, score_scene, write_wald_lr
+
+JSON_NAME, CSV_NAME = "evaluation.json", "evaluation.csv"
+
+
+def output_paths(plan: EvaluationPlan, out_dir: str) -> Tuple[str, str, Dict[str, str]]:
+    """evaluation.json, evaluation.csv and the panel of each scene in ``out_dir``."""
+    panels = {s.name: os.path.join(out_dir, "panel.png" if len(plan.scenes) == 1 else f"panel_{s.name}.png")
+              for s in plan.scenes}
+    return os.path.join(out_dir, JSON_NAME), os.path.join(out_dir, CSV_NAME), panels
+
+
+def check_out_dir(out_dir: str, overwrite: bool) -> None:
+    """Refuse a file as --out, or existing reports without ``overwrite``: before loading any model."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OutputError(f"--out '{out_dir}' is a file: give a folder for the JSON, CSV and PNG files")
+    for name in (JSON_NAME, CSV_NAME):
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path) and not overwrite:
+            raise OutputError(f"'{path}' already exists: remove it, choose another --out or pass --overwrite")
+
+
+def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool):
+    check_out_dir(out_dir, overwrite)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create --out folder '{out_dir}' ({err.strerror}): choose another") from None
+    json_path, csv_path, panels = output_paths(plan, out_dir)
+    for path in (json_path, csv_path, *panels.values()):
+        check_output_path(path, overwrite)
+    return json_path, csv_path, panels
+
+
+def _produce(scene: Scene, index: int, method: Method, lr_path: str, folder: str, plan: EvaluationPlan,
+             work: Work) -> str:
+    """One method's output for one scene, as a float32 GeoTIFF in ``folder``."""
+    path = os.path.join(folder, f"{scene.name}_{index:02d}_{method.name.replace(' ', '_')}.tif")
+    if method.model is None:
+        return upsample(lr_path, path, scene.factor, method.resampling, work)
+    source = GdalSource(lr_path)
+    try:
+        options = plan.apply_options
+        run_apply(source, method.model, lambda spec: GeoTiffSink(path, spec, options.creation_options,
+                                                                 overwrite=True),
+                  options, progress=work.progress, cancel=work.cancel)
+    finally:
+        source.close()
+    return path
+
+
+def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
+    """Disk the run needs at most: a scene's Wald LR and one output at a time (all of them, kept)."""
+    def scene_bytes(scene: Scene) -> Tuple[int, int]:
+        lr = 0 if scene.lr is not None else scene.lr_width * scene.lr_height * scene.count * 4
+        return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.count * 4
+
+    if keep_images:
+        return sum(lr + out * sum(m.factor == s.factor for m in plan.methods)
+                   for s in plan.scenes for lr, out in [scene_bytes(s)])
+    return max(lr + out for lr, out in map(scene_bytes, plan.scenes))
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def check_free_space(folder: str, nbytes: int) -> None:
+    """An OutputError, before any computing, if ``folder`` cannot hold ``nbytes`` (as uncompressed float32)."""
+    free = shutil.disk_usage(folder).free
+    if free < nbytes:
+        raise OutputError(f"evaluating needs up to {_size(nbytes)} of scratch images in '{folder}' but only "
+                          f"{_size(free)} are free ({_size(nbytes - free)} short): free some space or give --out "
+                          "on a larger disk")
+
+
+class _Scratch:
+    """Where outputs are made: a temporary folder removed afterwards, or ``out/images`` when kept."""
+
+    def __init__(self, out_dir: Optional[str], keep_images: bool):
+        self.kept = keep_images and bool(out_dir)
+        if self.kept:
+            self.folder = os.path.join(out_dir, "images")
+            os.makedirs(self.folder, exist_ok=True)
+        else:
+            self.folder = tempfile.mkdtemp(prefix=".sr4rs-evaluate-", dir=out_dir or None)
+
+    def done_with(self, path: str) -> None:
+        if not self.kept:
+            remove_quietly(path)
+
+    def close(self) -> None:
+        if not self.kept:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: bool, work: Work):
+    """Every method's figures on ``scene`` (name -> figures), and the panel tiles when ``panel``."""
+    methods = [m for m in plan.methods if m.factor == scene.factor]
+    lr_path = scene.lr.path if scene.lr else write_wald_lr(
+        scene, os.path.join(scratch.folder, f"{scene.name}_lr.tif"), plan.block_rows, work)
+    figures: Dict[str, Figures] = {}
+    shown = []
+    for i, m in enumerate(methods):  # one output on disk at a time
+        path = _produce(scene, i, m, lr_path, scratch.folder, plan, work)
+        if scene.hr is not None:
+            figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows, work))
+        else:
+            figures.update(score_consistency(scene, lr_path, {m.name: path}, plan.border, plan.block_rows, work))
+        if panel and (m.model is not None or m.resampling == BASELINES["bicubic"]):
+            shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
+        scratch.done_with(path)
+    return lr_path, figures, shown
+
+
+def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overwrite: bool = False,
+                   keep_images: bool = False, progress: Optional[Progress] = None,
+                   cancel: Optional[CancelToken] = None) -> Evaluation:
+    """Compute every method on every scene and score them; with ``out_dir``, write evaluation.json,
+    evaluation.csv and a panel PNG per scene (``keep_images``: also the LR and output images, in
+    ``out_dir/images``). ``progress`` is called with LR pixels done (``plan.work`` in all)."""
+    paths = _prepare_out_dir(plan, out_dir, overwrite) if out_dir else None
+    work = Work(progress, cancel)
+    scratch = _Scratch(out_dir, keep_images)
+    per_scene, panels = [], []
+    try:
+        check_free_space(scratch.folder, _scratch_bytes(plan, scratch.kept))
+        if plan.data_range is not None:
+            peaks = plan.data_range
+        elif plan.reference:
+            peaks = measure_data_range(plan.scenes, plan.block_rows)
+        else:
+            peaks = np.full(len(plan.bands), math.nan)
+        for scene in plan.scenes:
+            lr_path, figures, shown = _score(scene, plan, scratch, peaks, paths is not None, work)
+            per_scene.append((scene, figures))
+            if paths:
+                panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
+            if scene.lr is None:
+                scratch.done_with(lr_path)  # this scene's Wald LR
+    finally:
+        scratch.close()
+    evaluation = assemble(plan, per_scene, peaks)
+    if paths:
+        evaluation = replace(evaluation, json_path=paths[0], csv_path=paths[1], panels=tuple(panels))
+        write_reports(evaluation, paths[0], paths[1])
+    return evaluation
+
+
+def evaluate(models: Optional[Sequence[Union[str, LoadedModel]]], hr_paths: Sequence[str],
+             lr_paths: Optional[Sequence[str]] = None, out_dir: Optional[str] = None, *,
+             factor: Optional[int] = None, nodata: Optional[float] = None, border: int = DEFAULT_BORDER,
+             tile_size: Optional[int] = None, pad: Optional[int] = None,
+             panel_window: Optional[Tuple[int, int, int]] = None, data_range=None,
+             baselines: Sequence[str] = tuple(BASELINES), overwrite: bool = False, keep_images: bool = False,
+             block_rows: Optional[int] = None, progress: Optional[Progress] = None,
+             cancel: Optional[CancelToken] = None) -> Evaluation:
+    """Score ``models`` (SavedModel paths; None: the bundled model) and the GDAL baselines on the HR
+    references ``hr_paths``, with the LR images ``lr_paths`` (same order) or, without them, by Wald's
+    protocol: each HR image degraded by the model's factor (``sr4rs.geo.degrade.degrade``).
+
+    Pixels that are nodata (the HR tag, else ``nodata``, else the model's metadata) in the HR or LR
+    image, or within ``border`` HR pixels of them or of the image edge, are left out. ``data_range``
+    (one peak or one per band) sets the PSNR/SSIM peak; default: the references' valid max - min per band.
+    Sizes (``tile_size``, ``pad``) are in HR pixels, as for ``sr4rs apply``. See ``run_evaluation``.
+    """
+    plan = plan_evaluation(models, hr_paths, lr_paths, factor=factor, nodata=nodata, border=border,
+                           tile_size=tile_size, pad=pad, panel_window=panel_window, data_range=data_range,
+                           baselines=baselines, block_rows=block_rows)
+    return run_evaluation(plan, out_dir, overwrite=overwrite, keep_images=keep_images, progress=progress,
+                          cancel=cancel)

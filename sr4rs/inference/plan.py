@@ -1,0 +1,174 @@
+"""Planning a run of a model over a scene: the one tiling and margin rule of every backend.
+
+Geometry is in output pixels, as SR4RS's ``--ts`` and ``--pad``: a tile's kept part is ``tile``
+pixels a side, read with ``pad`` pixels of context on every side. A model input ``factor`` times
+coarser than the output reads the same ground, ``tile / factor`` and ``pad / factor`` of its own
+pixels, so tiles and margins are multiples of every input's factor (the model's ``grid_unit``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import InputError
+from ..geo.dtypes import resolve_encoding
+from ..geo.nodata import check_nodata_fits, resolve_nodata
+from ..geo.pairs import Grid, check_pair
+from ..geo.windows import Tile, tile_grid
+from ..io.source import RasterInfo
+from ..model.load import LoadedModel
+
+DEFAULT_TILE_SIZE = 512  # output pixels, as SR4RS's --ts
+# Auto batch size: enough windows per model call to keep both cores busy,
+# few enough that the output activations of a batch stay around a few hundred MB.
+_BATCH_HR_PIXELS = 2_000_000
+_MAX_AUTO_BATCH = 16
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to run a model over a scene. Sizes are in output pixels, as in SR4RS."""
+
+    tile_size: Optional[int] = None  # --ts: side of the kept part of each tile
+    pad: Optional[int] = None  # --pad: margin around each tile (default: the model's)
+    batch_size: Optional[int] = None
+    nodata: Optional[float] = None  # used when an input has no nodata tag
+    encoding: str = "auto"
+    creation_options: Dict[str, str] = field(default_factory=dict)
+    cog: bool = False
+    overwrite: bool = False
+    threads: bool = True  # overlap reading and writing with inference
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """How one model input is read: its source's size, its factor and its nodata value."""
+
+    name: str
+    factor: int
+    width: int
+    height: int
+    nodata: Optional[float]
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """Everything resolved before computing."""
+
+    scale: int
+    tile: int  # output side of a tile's kept part
+    pad: int  # output margin
+    crop: int  # output pixels the chosen model output already removes
+    batch_size: int
+    nodata: Optional[float]  # of the output
+    out_dtype: np.dtype
+    out_width: int
+    out_height: int
+    inputs: Tuple[InputPlan, ...]
+
+    @property
+    def fine(self) -> InputPlan:
+        return self.inputs[0]
+
+    @property
+    def work(self) -> int:
+        """Progress units of a run: pixels of the finest input."""
+        return self.fine.width * self.fine.height
+
+    def tiles(self) -> List[Tile]:
+        return list(tile_grid(self.out_width, self.out_height, self.tile, self.pad))
+
+    def batches(self) -> List[List[Tile]]:
+        tiles = self.tiles()
+        return [tiles[i:i + self.batch_size] for i in range(0, len(tiles), self.batch_size)]
+
+
+def _check_bands(infos: Sequence[RasterInfo], model: LoadedModel) -> None:
+    if len(infos) != len(model.inputs):
+        names = ", ".join(f"{i.spec.name} ({', '.join(i.spec.bands)})" for i in model.inputs)
+        raise InputError(f"{len(infos)} input image(s) given but the model takes {len(model.inputs)}: {names}; "
+                         "give one --input per model input, finest first")
+    for info, model_input in zip(infos, model.inputs):
+        expected = model_input.nbands or (len(model_input.spec.bands) or None)
+        if expected is not None and info.count != expected:
+            names = ", ".join(model_input.spec.bands) if model.has_metadata else f"{expected} bands"
+            raise InputError(f"input '{info.path}' has {info.count} band(s) but the model expects {expected} "
+                             f"({names}): stack the right bands in that order (e.g. gdalbuildvrt -separate)")
+
+
+def _check_grids(infos: Sequence[RasterInfo], model: LoadedModel, out_width: int, out_height: int) -> None:
+    """Every input covers the output's ground on its own grid: ceil(output size / factor) pixels, the
+    same origin, pixels the factors' ratio larger than the finest input's."""
+    fine, fine_factor = infos[0], model.inputs[0].spec.factor
+    for info, model_input in zip(infos[1:], model.inputs[1:]):
+        f = model_input.spec.factor
+        size = (-(-out_width // f), -(-out_height // f))
+        if (info.width, info.height) != size:
+            raise InputError(f"input '{info.path}' is {info.width} x {info.height} pixels but the model's "
+                             f"'{model_input.spec.name}' input, {f // fine_factor} times coarser than '{fine.path}', "
+                             f"must be {size[0]} x {size[1]}: give the bands of the same area at their native "
+                             "resolutions")
+        if fine.geotransform and info.geotransform and f != fine_factor:
+            geometry = check_pair(Grid(info.width, info.height, info.geotransform, f"input '{info.path}'"),
+                                  Grid(fine.width, fine.height, fine.geotransform, f"input '{fine.path}'"))
+            if geometry.ratio * fine_factor != f or geometry.col_offset or geometry.row_offset:
+                raise InputError(f"input '{info.path}' is not on the grid of '{fine.path}' {f // fine_factor} times "
+                                 "coarser from the same corner: give the bands of one product, unresampled")
+
+
+def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_only: bool = False) -> ApplyPlan:
+    """Check the inputs (one ``RasterInfo`` per model input, finest first) against the model and the
+    options, and fix the geometry. ``exported_pad_only``: the margin must be one of the crops the model
+    exports (OTBTF cannot crop further), else the engine crops what the nearest smaller one leaves."""
+    infos = [infos] if isinstance(infos, RasterInfo) else list(infos)
+    _check_bands(infos, model)
+    meta = model.metadata
+    unit, fine_factor = meta.grid_unit, meta.fine_factor
+    out_width, out_height = infos[0].width * fine_factor, infos[0].height * fine_factor
+    _check_grids(infos, model, out_width, out_height)
+    pad = resolve_pad(model, options.pad, exported_pad_only)
+    tile = resolve_tile(options.tile_size, unit, max(out_width, out_height))
+    _, crop = model.output_for(pad)
+    if options.batch_size is not None and options.batch_size < 1:
+        raise InputError(f"--batch-size {options.batch_size} must be at least 1")
+    batch = options.batch_size or max(1, min(_MAX_AUTO_BATCH, _BATCH_HR_PIXELS // (tile + 2 * pad) ** 2))
+    inputs = tuple(InputPlan(m.spec.name, m.spec.factor, info.width, info.height,
+                             resolve_nodata(info.nodata, options.nodata, meta.nodata))
+                   for info, m in zip(infos, model.inputs))
+    out_dtype = resolve_encoding(options.encoding, np.result_type(*[info.dtype for info in infos]))
+    nodata = inputs[0].nodata
+    check_nodata_fits(nodata, out_dtype)
+    return ApplyPlan(scale=model.scale, tile=tile, pad=pad, crop=crop, batch_size=batch, nodata=nodata,
+                     out_dtype=out_dtype, out_width=out_width, out_height=out_height, inputs=inputs)
+
+
+def resolve_pad(model: LoadedModel, pad: Optional[int], exported_only: bool = False) -> int:
+    """The margin in output pixels: ``pad``, else the model's recommended one (with ``exported_only``,
+    the smallest exported crop covering it)."""
+    unit = model.metadata.grid_unit
+    if pad is None:
+        pad = model.metadata.margin
+        if exported_only:
+            cropped = sorted(p for p in model.pads if p > 0)
+            pad = next((p for p in cropped if p >= pad), cropped[-1] if cropped else pad)
+    pad = int(pad)
+    if pad < 0 or pad % unit:
+        raise InputError(f"--pad {pad} must be a non-negative multiple of {unit} (the model's scale factor)")
+    if exported_only and pad not in model.pads:
+        raise InputError(f"--pad {pad} is not one of the model's cropped outputs "
+                         f"({', '.join(map(str, model.pads))}); OTBTF needs one of them")
+    return pad
+
+
+def resolve_tile(tile_size: Optional[int], unit: int, longest_side: int) -> int:
+    """The tile side in output pixels: ``tile_size``, else the default, no larger than the image needs
+    (a 512-pixel tile is not computed for a 100-pixel image)."""
+    tile = DEFAULT_TILE_SIZE if tile_size is None else int(tile_size)
+    if tile < unit or tile % unit:
+        raise InputError(f"--ts {tile} must be a positive multiple of the scale factor {unit}")
+    if tile_size is None:
+        tile = min(tile, math.ceil(longest_side / unit) * unit)
+    return tile

@@ -1,0 +1,110 @@
+"""Files written whole or not at all, and the checks made on output paths before any work.
+
+Every file sr4rs writes goes through ``StagedFile``: written under a temporary name beside its
+target (``.NAME.XXXXXXXX.partial.EXT``, so that it is never mistaken for a result), then renamed
+onto the target in one step; a failure, an interruption or a cancel removes it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from typing import Callable, Optional
+
+from ..errors import OutputError
+
+_SIDE_FILES = ("", ".aux.xml", ".ovr", ".msk")  # GDAL may write these beside an image
+
+
+def remove_quietly(path: str) -> None:
+    """Remove a file, or a folder and its content, if it exists."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+class StagedFile:
+    """A file (or folder) written under a temporary name beside ``path`` and renamed by ``commit``."""
+
+    def __init__(self, path: str, overwrite: bool = False, tag: str = "partial"):
+        self.path, self.overwrite = path, overwrite
+        folder = os.path.dirname(os.path.abspath(path))
+        name = os.path.basename(os.path.normpath(path))
+        ext = os.path.splitext(name)[1]
+        self.tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.{tag}{ext}")
+
+    def commit(self, source: Optional[str] = None) -> None:
+        """Rename the temporary file (or ``source``, another temporary name) onto the target."""
+        source = source or self.tmp
+        try:
+            if os.path.exists(self.path) and not self.overwrite:
+                raise FileExistsError(f"'{self.path}' appeared while writing")
+            os.replace(source, self.path)
+        except OSError as err:
+            self.abort()
+            raise OutputError(f"writing '{self.path}' failed ({err.strerror or err}): "
+                              "check free space and permissions, then run again") from None
+
+    def abort(self) -> None:
+        """Remove the temporary file and GDAL's side files; the target is left untouched."""
+        for suffix in _SIDE_FILES:
+            remove_quietly(self.tmp + suffix)
+
+    def __enter__(self) -> "StagedFile":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            self.abort()
+
+
+def write_staged(path: str, write: Callable[[str], None], overwrite: bool = True, what: str = "file") -> str:
+    """Call ``write(temporary_path)``, then rename the result onto ``path``; nothing is left on error."""
+    staged = StagedFile(path, overwrite)
+    try:
+        write(staged.tmp)
+    except OSError as err:
+        staged.abort()
+        raise OutputError(f"cannot write {what} '{path}' ({getattr(err, 'strerror', None) or err}): "
+                          "check free space and permissions") from None
+    except BaseException:
+        staged.abort()
+        raise
+    staged.commit()
+    return path
+
+
+def write_text(path: str, text: str, overwrite: bool = True) -> str:
+    """``text`` written to ``path`` whole or not at all."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+
+    return write_staged(path, write, overwrite)
+
+
+def check_output_path(path: str, overwrite: bool) -> None:
+    """Refuse an existing output (unless ``overwrite``) or an unwritable folder, before any compute."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise OutputError(f"output '{path}' is a folder: give a file name such as {os.path.join(path, 'sr.tif')}")
+    if os.path.exists(path) and not overwrite:
+        raise OutputError(f"output '{path}' already exists: remove it or pass --overwrite")
+    check_writable_folder(folder, "output folder")
+
+
+def check_writable_folder(folder: str, what: str = "folder", flag: str = "--output") -> None:
+    """An OutputError unless ``folder`` exists and a file can be created in it."""
+    if not os.path.isdir(folder):
+        raise OutputError(f"{what} '{folder}' does not exist: create it first")
+    probe = os.path.join(folder, f".sr4rs-write-test-{uuid.uuid4().hex[:8]}")
+    try:  # os.access says yes to root on a read-only mount; a real file does not lie
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise OutputError(f"{what} '{folder}' is not writable ({err.strerror}): choose another {flag}") from None

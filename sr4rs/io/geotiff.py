@@ -1,0 +1,185 @@
+"""``GeoTiffSink``: a GeoTIFF (or COG) output written under a temporary name, verified, then renamed."""
+from __future__ import annotations
+
+import sys
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from osgeo import gdal, gdal_array
+
+from ..errors import OutputError, first_line
+from ..geo.windows import Window
+from .files import StagedFile
+from .rasters import BIGTIFF_THRESHOLD, default_creation_options
+from .source import OutputSpec
+
+# Options of the plain GTiff first pass that the COG driver does not take (it tiles by itself).
+_NOT_FOR_COG = ("TILED", "BLOCKXSIZE", "BLOCKYSIZE", "ZSTD_LEVEL", "ZLEVEL")
+
+
+class GeoTiffSink:
+    """A GeoTIFF written under a temporary name beside ``path`` and renamed by ``commit``.
+
+    ``abort`` (or any exception before ``commit``) removes the temporary file, so an interrupted
+    or failed run leaves nothing at ``path``.
+    """
+
+    def __init__(self, path: str, spec: OutputSpec, creation_options: Optional[Dict[str, str]] = None,
+                 cog: bool = False, overwrite: bool = False):
+        self.path, self.spec, self.cog = path, spec, cog
+        self.dtype = np.dtype(spec.dtype)
+        self._staged = StagedFile(path, overwrite)
+        self._cog_file: Optional[StagedFile] = None
+        raw = spec.width * spec.height * spec.count * self.dtype.itemsize
+        options = default_creation_options(self.dtype, raw)
+        options.update(creation_options or {})
+        if cog:
+            self._cog_options = _cog_options(options, raw)
+            # The COG driver copies a finished image: the first pass is a plain tiled GTiff, fast to write.
+            options = default_creation_options(self.dtype, raw)
+            options["BIGTIFF"] = "YES" if raw >= BIGTIFF_THRESHOLD else "IF_SAFER"
+        self._ds = None
+        try:
+            self._ds = gdal.GetDriverByName("GTiff").Create(
+                self._staged.tmp, spec.width, spec.height, spec.count,
+                gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype), [f"{k}={v}" for k, v in options.items()])
+            self._describe()
+            reason = None
+        except RuntimeError as err:
+            reason = first_line(err)
+        except BaseException:
+            self.abort()
+            raise
+        if reason is not None:
+            self.abort()
+            raise OutputError(f"cannot create output '{path}' ({reason}): "
+                              "check the -co creation options, the folder and the free space")
+
+    @property
+    def tmp(self) -> str:
+        return self._staged.tmp
+
+    def _describe(self) -> None:
+        """Georeferencing and metadata; per band: nodata, description, colour, metadata items,
+        offset and scale (e.g. Landsat's reflectance factors), unit."""
+        s = self.spec
+        if s.geotransform is not None:
+            self._ds.SetGeoTransform(s.geotransform)
+        if s.projection:
+            self._ds.SetProjection(s.projection)
+        if s.metadata:
+            self._ds.SetMetadata(dict(s.metadata))
+        for i in range(s.count):
+            band = self._ds.GetRasterBand(i + 1)
+            if s.nodata is not None:
+                band.SetNoDataValue(float(s.nodata))
+            if i < len(s.descriptions) and s.descriptions[i]:
+                band.SetDescription(s.descriptions[i])
+            if i < len(s.color_interps):
+                band.SetColorInterpretation(s.color_interps[i])
+            if i < len(s.band_metadata) and s.band_metadata[i]:
+                band.SetMetadata(dict(s.band_metadata[i]))
+            if i < len(s.offsets) and s.offsets[i] not in (None, 0.0):
+                band.SetOffset(s.offsets[i])
+            if i < len(s.scales) and s.scales[i] not in (None, 1.0):
+                band.SetScale(s.scales[i])
+            if i < len(s.units) and s.units[i]:
+                band.SetUnitType(s.units[i])
+
+    def write(self, window: Window, array: np.ndarray) -> None:
+        """Write (rows, cols, bands) ``array`` at ``window``."""
+        data = np.ascontiguousarray(np.moveaxis(array, -1, 0))
+        try:
+            self._ds.WriteArray(data, xoff=window.col_off, yoff=window.row_off)
+            return
+        except RuntimeError as err:
+            reason = first_line(err)
+        # Raised outside the except block: GDAL's traceback would keep the dataset alive
+        # until some later garbage collection, whose failing close GDAL can only print.
+        raise OutputError(f"writing '{self.path}' failed ({reason}): "
+                          "check free space, permissions and any -co creation options, then run again")
+
+    @property
+    def block_size(self) -> Tuple[int, int]:
+        return tuple(self._ds.GetRasterBand(1).GetBlockSize())
+
+    def flush(self) -> None:
+        """Compress and write the blocks written so far (in the calling thread, now, rather than all at
+        once when the file is closed). Only for windows aligned on blocks: a flushed block that is
+        written again is appended anew to a compressed file."""
+        try:
+            self._ds.FlushCache()
+            return
+        except RuntimeError as err:
+            reason = first_line(err)
+        raise OutputError(f"writing '{self.path}' failed ({reason}): check free space and permissions, "
+                          "then run again")
+
+    def commit(self) -> None:
+        """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
+        try:
+            self._ds.FlushCache()
+            error = self._close()  # closing writes the last blocks and the directory
+            if error:
+                raise RuntimeError(error)
+            final = self._staged.tmp
+            if self.cog:
+                self._cog_file = StagedFile(self.path, tag="cog.partial")
+                final = self._cog_file.tmp
+                gdal.Translate(final, self._staged.tmp, format="COG",
+                               creationOptions=[f"{k}={v}" for k, v in self._cog_options.items()])
+            self._verify(final)
+            reason = None
+        except (RuntimeError, OSError) as err:
+            reason = first_line(err)
+        if reason is not None:
+            self.abort()
+            raise OutputError(f"writing '{self.path}' failed ({reason}): "
+                              "check free space and permissions, then run again")
+        self._staged.commit(final)
+        self.abort()  # the first pass of a COG
+
+    def _verify(self, path: str) -> None:
+        s = self.spec
+        ds = gdal.Open(path)
+        if (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) != (s.width, s.height, s.count):
+            raise RuntimeError("the written file does not have the expected size")
+        # Decoding the last block proves the data reached the disk whole.
+        ds.GetRasterBand(s.count).ReadRaster(max(s.width - 1, 0), max(s.height - 1, 0), 1, 1)
+        ds = None
+
+    def _close(self) -> str:
+        """Close the dataset; return GDAL's error message if closing failed, else ''.
+
+        GDAL 3.6's bindings raise a closing error from the dataset's destructor, where Python can
+        only report it as "unraisable": it is caught there instead (GDAL's global exception mode is
+        left alone, other threads may be using GDAL).
+        """
+        if self._ds is None:
+            return ""
+        errors = []
+        previous = sys.unraisablehook
+        sys.unraisablehook = lambda unraisable: errors.append(unraisable.exc_value)
+        try:
+            self._ds = None
+        finally:
+            sys.unraisablehook = previous
+        return first_line(errors[0]) if errors else ""
+
+    def abort(self) -> None:
+        """Drop the temporary files; the target path is left untouched."""
+        self._close()
+        self._staged.abort()
+        if self._cog_file is not None:
+            self._cog_file.abort()
+
+
+def _cog_options(options: Dict[str, str], raw: int) -> Dict[str, str]:
+    """The user's and default options as the COG driver names them: it tiles by itself and calls the
+    compression level LEVEL (an option it does not know would make GDAL print a warning)."""
+    cog = {k: v for k, v in options.items() if k not in _NOT_FOR_COG}
+    level = options.get("ZSTD_LEVEL") or options.get("ZLEVEL")
+    if level is not None:
+        cog.setdefault("LEVEL", level)
+    cog.setdefault("BIGTIFF", "YES" if raw >= BIGTIFF_THRESHOLD else "IF_SAFER")
+    return cog

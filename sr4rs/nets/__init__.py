@@ -1,0 +1,50 @@
+"""Networks as Keras builder functions, found by name in one registry.
+
+Each generator module defines ``build(nbands, scale, depth, nresblocks, skip_gain)`` returning a
+``keras.Model`` (normalised LR in, a list of HR estimates from the coarsest scale to the full one
+out) and ``receptive_radius(scale, nresblocks)``: how far, in LR pixels, an output pixel sees. A new
+network is one module here and one line in ``NETWORKS``; the CLI's ``--arch`` choices, the trainer
+and the exported margin follow from it. This module does not import TensorFlow: the registry can be
+read to build a command line in milliseconds.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Tuple
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    module: str
+    description: str
+
+
+NETWORKS = {
+    "sr4rs": NetworkInfo("sr4rs.nets.sr4rs", "SR4RS's generator (residual encoder, x2 stages with outputs at "
+                         "every scale)"),
+    "edsr": NetworkInfo("sr4rs.nets.edsr", "EDSR-style light generator (residual blocks at LR resolution, "
+                        "sub-pixel upsampling, bicubic skip): the sensible choice on CPUs"),
+}
+
+
+def names() -> Tuple[str, ...]:
+    return tuple(NETWORKS)
+
+
+def _module(arch: str):
+    if arch not in NETWORKS:
+        raise InputError(f"unknown --arch '{arch}': choose one of {', '.join(NETWORKS)}")
+    return importlib.import_module(NETWORKS[arch].module)
+
+
+def build_generator(arch: str, nbands: int, scale: int, depth: int, nresblocks: int, skip_gain: float = 1.0):
+    """The generator ``arch`` for ``nbands`` bands at ``scale``."""
+    return _module(arch).build(nbands, scale, depth, nresblocks, skip_gain=skip_gain)
+
+
+def receptive_radius_lr(arch: str, scale: int, nresblocks: int) -> float:
+    """How far (in LR pixels) an output pixel of ``arch`` sees; the default margin covers it."""
+    return _module(arch).receptive_radius(scale, nresblocks)

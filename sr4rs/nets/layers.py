@@ -1,0 +1,102 @@
+"""Custom Keras layers shared by the networks (each with ``get_config``), and small helpers."""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class PixelNorm(keras.layers.Layer):
+    """Normalise each pixel's feature vector to unit mean square (progressive GANs)."""
+
+    def call(self, x):
+        return x * tf.math.rsqrt(tf.reduce_mean(tf.square(x), axis=-1, keepdims=True) + 1e-8)
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class Blur(keras.layers.Layer):
+    """A fixed [1 2 1] x [1 2 1] / 16 low-pass filter, applied per channel (anti-aliasing)."""
+
+    def call(self, x):
+        k = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
+        kernel = tf.tile(tf.constant(k, tf.float32)[:, :, None, None], [1, 1, tf.shape(x)[-1], 1])
+        return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class MinibatchStd(keras.layers.Layer):
+    """Append the batch's mean feature standard deviation as one channel (discriminator diversity cue)."""
+
+    def call(self, x):
+        std = tf.sqrt(tf.math.reduce_variance(x, axis=0) + 1e-8)
+        feat = tf.reduce_mean(std)
+        shape = tf.concat([tf.shape(x)[:-1], [1]], axis=0)
+        return tf.concat([x, tf.fill(shape, feat)], axis=-1)
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class DepthToSpace(keras.layers.Layer):
+    """Sub-pixel convolution's pixel shuffle."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return tf.nn.depth_to_space(x, self.factor)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class Resize(keras.layers.Layer):
+    """Bicubic (or other) resize by an integer factor, times ``gain``."""
+
+    def __init__(self, factor, method="bicubic", gain=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.method, self.gain = factor, method, gain
+
+    def call(self, x):
+        size = tf.shape(x)[1:3] * self.factor
+        return tf.image.resize(x, size, method=self.method) * self.gain
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "method": self.method, "gain": self.gain}
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class AvgDown(keras.layers.Layer):
+    """Average ``factor`` x ``factor`` blocks (an HR image on a coarser grid)."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        if self.factor == 1:
+            return x
+        return tf.nn.avg_pool2d(x, self.factor, self.factor, "VALID")
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def n_stages(scale: int) -> int:
+    """Number of x2 upsampling stages for ``scale`` (a power of two)."""
+    stages = int(round(math.log2(scale)))
+    if scale < 2 or 2 ** stages != scale:
+        raise ValueError(f"scale must be a power of two >= 2, received scale={scale}")
+    return stages
+
+
+def lrelu(x):
+    return keras.layers.LeakyReLU(0.2)(x)
+
+
+def conv(x, filters: int, kernel: int, name: str, **kwargs):
+    """A named "same" convolution."""
+    return keras.layers.Conv2D(filters, kernel, padding="same", name=name, **kwargs)(x)

@@ -1,0 +1,68 @@
+"""Checkpoints: one per epoch in the ``--save_ckpt`` folder, holding the networks, the optimisers, the
+random generator and the counters, so that a resumed run ends exactly where an uninterrupted one does."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Optional
+
+import tensorflow as tf
+
+from ..errors import TrainingError
+from .gan import SRGAN
+
+log = logging.getLogger(__name__)
+
+
+def latest_checkpoint(path: str) -> Optional[str]:
+    """The newest checkpoint of a folder, or ``path`` itself if it is a checkpoint prefix."""
+    if os.path.isdir(path):
+        return tf.train.latest_checkpoint(path)
+    return path if os.path.exists(path + ".index") else None
+
+
+class Counters:
+    """Global step, epoch within the phase, and phase (0 pre-training, 1 training)."""
+
+    def __init__(self):
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.phase = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
+
+    def reset(self) -> None:
+        self.step.assign(0)
+        self.epoch.assign(0)
+        self.phase.assign(0)
+
+    def __getitem__(self, name: str) -> int:
+        return int(getattr(self, name).numpy())
+
+
+class Checkpoints:
+    """Saves and restores a run's state in ``folder``, keeping the newest ``keep``."""
+
+    def __init__(self, gan: SRGAN, counters: Counters, folder: str, keep: int):
+        self.gan, self.counters = gan, counters
+        self.checkpoint = tf.train.Checkpoint(**gan.trackables(), step=counters.step, epoch=counters.epoch,
+                                              phase=counters.phase)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=keep)
+
+    @property
+    def latest(self) -> Optional[str]:
+        return self.manager.latest_checkpoint
+
+    def restore(self, path: str, weights_only: bool = False) -> None:
+        """Restore everything from ``path`` (or, ``weights_only``, the networks alone)."""
+        target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
+        try:
+            target.restore(path).expect_partial().assert_existing_objects_matched()
+            reason = None
+        except (tf.errors.OpError, AssertionError, ValueError) as err:
+            reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        if reason is not None:
+            raise TrainingError(f"checkpoint '{path}' cannot be restored ({reason}): it is corrupt or was made "
+                                "with other --arch/--depth/--nresblocks")
+        log.info("restored %s at step %d", path, self.counters["step"])
+
+    def save(self) -> str:
+        return self.manager.save(checkpoint_number=self.counters["step"])

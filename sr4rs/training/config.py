@@ -1,0 +1,91 @@
+"""The training configuration: every flag of ``train.py`` (names and defaults are SR4RS's), resolved
+once into a frozen object, checked, and saved beside the checkpoints."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from typing import Optional, Tuple
+
+from ..errors import InputError, OutputError
+from ..io.files import check_writable_folder
+from ..nets import NETWORKS
+from ..nets.vgg import FEATURES
+
+LOSS_TYPES = ("WGAN-GP", "LSGAN")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every flag of ``train.py``; defaults and names are SR4RS's."""
+
+    lr_patches: Tuple[str, ...]
+    hr_patches: Tuple[str, ...]
+    save_ckpt: str
+    load_ckpt: Optional[str] = None
+    finetune: bool = False
+    savedmodel: Optional[str] = None
+    overwrite: bool = False
+    preview: Optional[str] = None
+    logdir: Optional[str] = None
+    vggfile: Optional[str] = None
+    valid_lr_patches: Tuple[str, ...] = ()
+    valid_hr_patches: Tuple[str, ...] = ()
+    lr_scale: float = 0.0001
+    hr_scale: float = 0.0001
+    previews_step: int = 200
+    arch: str = "sr4rs"
+    depth: int = 64
+    nresblocks: int = 16
+    epochs: int = 120
+    batchsize: int = 4
+    # Defaults of SR4RS's latest train.py, so that its command lines train the same way.
+    adam_lr: float = 0.001
+    adam_b1: float = 0.0
+    l1weight: float = 0.0
+    l2weight: float = 1000.0
+    vggweight: float = 0.00001
+    vggfeatures: str = "1234"
+    ganweight: float = 1.0
+    losstype: str = "WGAN-GP"
+    streaming: bool = False
+    pretrain: bool = False
+    augment: bool = False
+    seed: Optional[int] = None
+    keep_ckpt: int = 3
+    bands: Tuple[str, ...] = ()
+    nodata: Optional[float] = None
+    description: str = ""
+
+    @property
+    def use_gan(self) -> bool:
+        return self.ganweight > 0
+
+    def save(self, folder: str) -> str:
+        path = os.path.join(folder, "config.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(asdict(self), f, indent=2)
+        return path
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse unknown choices, out-of-range numbers and unusable files, before anything is read."""
+    if cfg.arch not in NETWORKS:
+        raise InputError(f"unknown --arch '{cfg.arch}': choose one of {', '.join(NETWORKS)}")
+    if cfg.losstype not in LOSS_TYPES:
+        raise InputError(f"unknown --losstype '{cfg.losstype}': choose WGAN-GP or LSGAN")
+    if cfg.vggfeatures not in FEATURES:
+        raise InputError(f"unknown --vggfeatures '{cfg.vggfeatures}': choose one of {', '.join(FEATURES)}")
+    for name in ("lr_scale", "hr_scale", "adam_lr"):
+        if not getattr(cfg, name) > 0:
+            raise InputError(f"--{name} must be positive, received {getattr(cfg, name)}")
+    for name in ("epochs", "batchsize", "depth"):
+        if getattr(cfg, name) < 1:
+            raise InputError(f"--{name} must be at least 1, received {getattr(cfg, name)}")
+    if cfg.vggfile is not None:
+        from ..nets.vgg import load_vgg_weights
+        load_vgg_weights(cfg.vggfile)
+    if cfg.savedmodel:
+        if os.path.exists(cfg.savedmodel) and not cfg.overwrite:
+            raise OutputError(f"SavedModel folder '{cfg.savedmodel}' already exists: remove it or pass --overwrite")
+        check_writable_folder(os.path.dirname(os.path.abspath(cfg.savedmodel)), "output folder", "--savedmodel")

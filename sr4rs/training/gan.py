@@ -1,0 +1,98 @@
+"""The SRGAN: a generator, an optional discriminator, their optimisers, and the compiled training
+steps (pixel-loss pre-training, and generator/discriminator training with two gradient tapes)."""
+from __future__ import annotations
+
+from typing import Dict
+
+import keras
+import tensorflow as tf
+
+from ..nets import build_generator
+from ..nets.discriminator import build as build_discriminator
+from .config import TrainConfig
+from .losses import DRIFT, GRADIENT_PENALTY, Losses
+
+
+class SRGAN:
+    """Everything a training step touches; ``trackables`` is what a checkpoint saves."""
+
+    def __init__(self, cfg: TrainConfig, nbands: int, scale: int):
+        self.cfg = cfg
+        self.generator = build_generator(cfg.arch, nbands, scale, cfg.depth, cfg.nresblocks,
+                                         skip_gain=cfg.hr_scale / cfg.lr_scale)
+        self.discriminator = build_discriminator(nbands, scale, cfg.depth) if cfg.use_gan else None
+        self.losses = Losses(cfg, scale)
+        self.g_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
+        self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
+        self.p_opt = keras.optimizers.Adam(cfg.adam_lr)  # SR4RS pre-trains with Adam's default beta1
+        self.g_opt.build(self.generator.trainable_variables)
+        self.p_opt.build(self.generator.trainable_variables)
+        if cfg.use_gan:
+            self.d_opt.build(self.discriminator.trainable_variables)
+        # The gradient penalty's random numbers come from a generator saved in the checkpoint,
+        # so that a resumed run draws what the uninterrupted run would have drawn.
+        self.rng = tf.random.Generator.from_seed(cfg.seed) if cfg.seed is not None \
+            else tf.random.Generator.from_non_deterministic_state()
+        self.pretrain_step = tf.function(self._pretrain_step, reduce_retracing=True)
+        self.train_step = tf.function(self._train_step, reduce_retracing=True)
+
+    def trackables(self) -> Dict[str, object]:
+        tracked = dict(generator=self.generator, g_opt=self.g_opt, p_opt=self.p_opt, rng=self.rng)
+        if self.cfg.use_gan:
+            tracked.update(discriminator=self.discriminator, d_opt=self.d_opt)
+        return tracked
+
+    def networks(self) -> Dict[str, object]:
+        """The weights alone (what --finetune restores)."""
+        nets = dict(generator=self.generator)
+        if self.cfg.use_gan:
+            nets["discriminator"] = self.discriminator
+        return nets
+
+    def _normalised(self, lr, hr):
+        cfg = self.cfg
+        return tf.cast(lr, tf.float32) * cfg.lr_scale, tf.cast(hr, tf.float32) * cfg.hr_scale
+
+    def _pretrain_step(self, lr, hr):
+        cfg = self.cfg
+        lr_n, hr_n = self._normalised(lr, hr)
+        reals = self.losses.reals(hr_n)
+        with tf.GradientTape() as tape:
+            fakes = self.generator(lr_n, training=True)
+            l1, l2 = self.losses.pixel(reals, fakes)
+            total = cfg.l1weight * l1 + cfg.l2weight * l2
+        variables = self.generator.trainable_variables
+        self.p_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
+        return {"loss": total, "l1": l1, "l2": l2}
+
+    def _discriminator_step(self, lr_n, reals):
+        dis = self.discriminator
+        with tf.GradientTape() as tape:
+            fakes = self.generator(lr_n, training=True)
+            d_loss, _, d_real = self.losses.adversarial(dis, reals, [tf.stop_gradient(f) for f in fakes])
+            if self.cfg.losstype == "WGAN-GP":
+                d_loss += GRADIENT_PENALTY * self.losses.gradient_penalty(dis, reals, fakes, self.rng) \
+                    + DRIFT * tf.reduce_mean(tf.square(d_real))
+        self.d_opt.apply_gradients(zip(tape.gradient(d_loss, dis.trainable_variables), dis.trainable_variables))
+        return d_loss
+
+    def _train_step(self, lr, hr):
+        cfg = self.cfg
+        lr_n, hr_n = self._normalised(lr, hr)
+        reals = self.losses.reals(hr_n)
+        logs = {}
+        if cfg.use_gan:
+            logs["dis"] = self._discriminator_step(lr_n, reals)
+        with tf.GradientTape() as tape:
+            fakes = self.generator(lr_n, training=True)
+            l1, l2 = self.losses.pixel(reals, fakes)
+            vgg = self.losses.perceptual(reals, fakes)
+            total = cfg.l1weight * l1 + cfg.l2weight * l2 + cfg.vggweight * vgg
+            if cfg.use_gan:
+                _, g_gan, _ = self.losses.adversarial(self.discriminator, reals, fakes)
+                total += cfg.ganweight * g_gan
+                logs["gan"] = g_gan
+        variables = self.generator.trainable_variables
+        self.g_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
+        logs.update({"loss": total, "l1": l1, "l2": l2, "vgg": vgg})
+        return logs

@@ -1,0 +1,89 @@
+"""What a run reports beside its checkpoints: TensorBoard scalars and previews, and the validation
+PSNR of the generator against bicubic interpolation."""
+from __future__ import annotations
+
+import math
+from typing import Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from ..geo.windows import Window
+from ..io.rasters import GdalSource
+from .config import TrainConfig
+
+
+class Monitor:
+    """TensorBoard logs (when ``cfg.logdir``) and the preview image (when ``cfg.preview``)."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.writer = tf.summary.create_file_writer(cfg.logdir) if cfg.logdir else None
+        self.preview = read_preview(cfg.preview) if cfg.preview else None
+
+    def step(self, phase: str, step: int, logs: Dict[str, float]) -> None:
+        if self.writer is None:
+            return
+        with self.writer.as_default(step=step):
+            for k, v in logs.items():
+                tf.summary.scalar(f"{phase}/{k}", v)
+            tf.summary.scalar("learning_rate", self.cfg.adam_lr)
+
+    def epoch(self, generator, step: int, figures: Dict[str, float]) -> None:
+        if self.writer is None:
+            return
+        with self.writer.as_default(step=step):
+            for k in ("val_psnr", "val_psnr_bicubic"):
+                if k in figures:
+                    tf.summary.scalar(f"validation/{k}", figures[k])
+        if self.preview is not None:
+            write_previews(self.writer, generator, self.preview, self.cfg, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+
+
+def validate(gen, cfg: TrainConfig, source) -> Dict[str, float]:
+    """PSNR of the generator and of bicubic interpolation on the validation patches
+    (raw units, peak = the HR patches' maximum)."""
+    se_sr = se_bic = n = 0.0
+    peak = 0.0
+    for lr, hr in source.batches(16, shuffle=False):
+        lr, hr = tf.cast(lr, tf.float32), tf.cast(hr, tf.float32)
+        sr = gen(lr * cfg.lr_scale, training=False)[-1] / cfg.hr_scale
+        bic = tf.image.resize(lr, tf.shape(hr)[1:3], method="bicubic")
+        se_sr += float(tf.reduce_sum(tf.square(sr - hr)))
+        se_bic += float(tf.reduce_sum(tf.square(bic - hr)))
+        n += float(tf.size(hr))
+        peak = max(peak, float(tf.reduce_max(hr)))
+
+    def psnr(se):
+        if not (math.isfinite(se) and peak > 0):
+            return float("nan")
+        return float("inf") if se == 0 else 10 * math.log10(peak ** 2 / (se / n))
+
+    return {"val_psnr": psnr(se_sr), "val_psnr_bicubic": psnr(se_bic)}
+
+
+def read_preview(path: str, size: int = 128) -> np.ndarray:
+    """The central ``size`` x ``size`` pixels of an LR image, as a batch of one."""
+    source = GdalSource(path)
+    try:
+        info = source.info
+        w, h = min(size, info.width), min(size, info.height)
+        arr = source.read(Window((info.width - w) // 2, (info.height - h) // 2, w, h))
+    finally:
+        source.close()
+    return arr[None].astype(np.float32)
+
+
+def write_previews(writer, gen, preview: np.ndarray, cfg: TrainConfig, step: int) -> None:
+    """A contrast-stretched (mean +/- 2 std) RGB preview of every scale's output."""
+    outputs = gen(preview * cfg.lr_scale, training=False)
+    with writer.as_default(step=step):
+        for i, out in enumerate(outputs):
+            x = out[..., :3]
+            mean, std = tf.reduce_mean(x), tf.math.reduce_std(x)
+            img = tf.clip_by_value((x - (mean - 2 * std)) / (4 * std + 1e-12), 0.0, 1.0)
+            tf.summary.image(f"preview/scale_{i}", img, step=step)
