@@ -8,11 +8,14 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-DATA = os.path.join(HERE, "data")
+DATA = os.path.join(HERE, "testdata")
 sys.path.insert(0, HERE)
 
 LANDSAT = os.path.join(DATA, "landsat8_rgb_crop.tif")  # 203 x 157, UInt16, R G B, untagged 0 fill
 RGBN = os.path.join(DATA, "rgbn_5m_crop.tif")  # 121 x 95, Byte, R G B NIR
+S2_10M = os.path.join(DATA, "s2_10m_crop.tif")  # 127 x 99, UInt16, B2 B3 B4 B8
+S2_20M = os.path.join(DATA, "s2_20m_crop.tif")  # 64 x 50, UInt16, B5 B6 B7 B8A B11 B12, same corner
+S2_60M = os.path.join(DATA, "s2_60m_crop.tif")  # 22 x 17, UInt16, B1 B9 B10, same corner
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +31,13 @@ def x2_rgbn_model(tmp_path_factory):
 
     return export_test_model(str(tmp_path_factory.mktemp("models") / "x2"), scale=2,
                              bands=("red", "green", "blue", "nir"), margin=16)
+
+
+@pytest.fixture(scope="session")
+def fusion_model(tmp_path_factory):
+    from models import export_fusion_model
+
+    return export_fusion_model(str(tmp_path_factory.mktemp("models") / "fusion"))
 
 
 @pytest.fixture(scope="session")

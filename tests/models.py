@@ -43,6 +43,38 @@ def export_test_model(path: str, scale: int = 4, bands=("B4 red", "B3 green", "B
     return export_savedmodel(conv_model(scale, len(bands), seed), path, meta, overwrite=True)
 
 
+def fusion_net(fine_bands: int, coarse_bands: int, factor: int, seed: int = 0, width: int = 8):
+    """A two-input model on the fine grid: the coarse bands upsampled (bilinear), concatenated with the
+    fine bands, two 3x3 convolutions predict a residual added to the upsampled coarse bands. Its
+    receptive field (2 fine pixels, bilinear's 1 coarse pixel) is far inside the margin the tests use."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    fine = keras.Input((None, None, fine_bands), name="fine")
+    coarse = keras.Input((None, None, coarse_bands), name="coarse")
+    up = keras.layers.Lambda(lambda t: tf.image.resize(t, tf.shape(t)[1:3] * factor, method="bilinear"),
+                             name="up")(coarse)
+    x = keras.layers.Concatenate(name="stack")([fine, up])
+    x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name="c1")(x)
+    x = keras.layers.Conv2D(coarse_bands, 3, padding="same", name="c2",
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))(x)
+    out = keras.layers.Add(name="fused")([up, x])
+    return keras.Model([fine, coarse], out, name="test_fusion")
+
+
+def export_fusion_model(path: str, fine=("B2", "B3", "B4", "B8"), coarse=("B5", "B6", "B7", "B8A", "B11", "B12"),
+                        factor: int = 2, margin: int = 16, seed: int = 0) -> str:
+    """Sentinel-2's 20 m bands to 10 m with its 10 m bands: inputs ``fine`` (factor 1) and ``coarse``."""
+    from sr4rs.model.contract import InputSpec, ModelMetadata
+    from sr4rs.model.export import export_savedmodel
+
+    meta = ModelMetadata(scale=factor, output_bands=tuple(coarse), lr_scale=1e-4, hr_scale=1e-4, margin=margin,
+                         description="test fusion model",
+                         inputs=(InputSpec("fine", tuple(fine), 1), InputSpec("coarse", tuple(coarse), factor)))
+    return export_savedmodel(fusion_net(len(fine), len(coarse), factor, seed), path, meta, overwrite=True)
+
+
 def export_sr4rs_tf1_model(path: str, nbands: int = 4, scale: int = 4, seed: int = 0,
                            signature_keys=("lr_input:0", "output_{}:0"), input_dtype="float32") -> str:
     """A TF1-graph SavedModel shaped like SR4RS's published ones: ``simple_save`` with

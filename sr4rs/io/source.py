@@ -18,10 +18,10 @@ from ..geo.windows import Window, pad_to
 
 
 @dataclass(frozen=True)
-class RasterInfo:
-    """What the library needs to know of a raster, read once."""
+class RasterSpec:
+    """What a raster is: size, pixel type, georeferencing, band descriptions and metadata. A sink is
+    created from one (``OutputSpec``)."""
 
-    path: str
     width: int
     height: int
     count: int
@@ -36,7 +36,6 @@ class RasterInfo:
     offsets: Tuple[Optional[float], ...] = ()  # per band: physical value = DN * scale + offset
     scales: Tuple[Optional[float], ...] = ()
     units: Tuple[str, ...] = ()
-    files: Tuple[str, ...] = ()  # every file the raster is made of (a VRT's sources, side files)
 
     @property
     def band_names(self) -> Tuple[str, ...]:
@@ -44,6 +43,18 @@ class RasterInfo:
         if self.descriptions and all(self.descriptions):
             return tuple(self.descriptions)
         return tuple(f"band{i + 1}" for i in range(self.count))
+
+
+OutputSpec = RasterSpec
+
+
+@dataclass(frozen=True)
+class RasterInfo(RasterSpec):
+    """A raster that exists: its spec, its name, and every file it is made of (a VRT's sources, side
+    files), read once."""
+
+    path: str = ""
+    files: Tuple[str, ...] = ()
 
 
 class RasterSource(Protocol):
@@ -56,26 +67,6 @@ class RasterSource(Protocol):
 
     def close(self) -> None:
         ...
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """What a sink is created with: size, type, georeferencing and descriptions of the output."""
-
-    width: int
-    height: int
-    count: int
-    dtype: np.dtype
-    geotransform: Optional[Tuple[float, ...]] = None
-    projection: str = ""
-    nodata: Optional[float] = None
-    descriptions: Sequence[str] = ()
-    color_interps: Sequence[int] = ()
-    metadata: Dict[str, str] = field(default_factory=dict)
-    band_metadata: Sequence[Dict[str, str]] = ()
-    offsets: Sequence[Optional[float]] = ()
-    scales: Sequence[Optional[float]] = ()
-    units: Sequence[str] = ()
 
 
 class RasterSink(Protocol):
@@ -115,8 +106,9 @@ class MemorySource:
         array = np.asarray(array)
         self.array = array[..., None] if array.ndim == 2 else array
         h, w, c = self.array.shape
-        self.info = RasterInfo(name, w, h, c, self.array.dtype, tuple(geotransform) if geotransform else None,
-                               projection, nodata, tuple(descriptions))
+        self.info = RasterInfo(width=w, height=h, count=c, dtype=self.array.dtype,
+                               geotransform=tuple(geotransform) if geotransform else None, projection=projection,
+                               nodata=nodata, descriptions=tuple(descriptions), path=name)
 
     def read(self, window: Window) -> np.ndarray:
         if not window.inside(self.info.width, self.info.height):

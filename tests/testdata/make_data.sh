@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the test crops from the shared sample imagery (see README.md here).
-# Usage: bash tests/data/make_data.sh [path/to/shared/data]
+# Usage: bash tests/testdata/make_data.sh [path/to/shared/data]
 set -euo pipefail
 src=${1:-"$(dirname "$0")/../../../shared/data"}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,3 +34,11 @@ for i, name in enumerate(("red", "green", "blue", "nir")):
 ds = None
 PY
 rm -f "$here"/*.aux.xml "$top"/examples/*.aux.xml
+# Sentinel-2 L1C at its three native resolutions, one area from the same corner (col 600, row 702 of the
+# 10 m file): 127 x 99 pixels at 10 m (B2 B3 B4 B8), 64 x 50 at 20 m (B5 B6 B7 B8A B11 B12), 22 x 17 at 60 m
+# (B1 B9 B10); the coarse crops cover the 10 m one (odd sizes: their last pixels reach past it).
+s2=S2A_L1C_T18SVG_20160112
+gdal_translate -q -srcwin 600 702 127 99 "${co[@]}" "$src/${s2}_10m_B2B3B4B8.tif" "$here/s2_10m_crop.tif"
+gdal_translate -q -srcwin 300 351 64 50 "${co[@]}" "$src/${s2}_20m_B5B6B7B8AB11B12.tif" "$here/s2_20m_crop.tif"
+gdal_translate -q -srcwin 100 117 22 17 "${co[@]}" "$src/${s2}_60m_B1B9B10.tif" "$here/s2_60m_crop.tif"
+rm -f "$here"/*.aux.xml
