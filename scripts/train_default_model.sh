@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How the bundled default model (sr4rs/models/default) was trained: Wald's protocol on
+# How the bundled landsat-rgb-x4 model (sr4rs/model/bundled/landsat-rgb-x4) was trained: Wald's protocol on
 # the shared Landsat 8 scene (B4 B3 B2, 30 m), rows 0-1299 for training, rows 1300-1859
 # held out for validation and evaluation. Usage: bash scripts/train_default_model.sh [shared/data] [workdir]
 set -euo pipefail

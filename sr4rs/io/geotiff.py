@@ -43,7 +43,7 @@ class GeoTiffSink:
             self._ds = gdal.GetDriverByName("GTiff").Create(
                 self._staged.tmp, spec.width, spec.height, spec.count,
                 gdal_array.NumericTypeCodeToGDALTypeCode(self.dtype), [f"{k}={v}" for k, v in options.items()])
-            self._describe()
+            _describe(self._ds, spec)
             reason = None
         except RuntimeError as err:
             reason = first_line(err)
@@ -58,33 +58,6 @@ class GeoTiffSink:
     @property
     def tmp(self) -> str:
         return self._staged.tmp
-
-    def _describe(self) -> None:
-        """Georeferencing and metadata; per band: nodata, description, colour, metadata items,
-        offset and scale (e.g. Landsat's reflectance factors), unit."""
-        s = self.spec
-        if s.geotransform is not None:
-            self._ds.SetGeoTransform(s.geotransform)
-        if s.projection:
-            self._ds.SetProjection(s.projection)
-        if s.metadata:
-            self._ds.SetMetadata(dict(s.metadata))
-        for i in range(s.count):
-            band = self._ds.GetRasterBand(i + 1)
-            if s.nodata is not None:
-                band.SetNoDataValue(float(s.nodata))
-            if i < len(s.descriptions) and s.descriptions[i]:
-                band.SetDescription(s.descriptions[i])
-            if i < len(s.color_interps):
-                band.SetColorInterpretation(s.color_interps[i])
-            if i < len(s.band_metadata) and s.band_metadata[i]:
-                band.SetMetadata(dict(s.band_metadata[i]))
-            if i < len(s.offsets) and s.offsets[i] not in (None, 0.0):
-                band.SetOffset(s.offsets[i])
-            if i < len(s.scales) and s.scales[i] not in (None, 1.0):
-                band.SetScale(s.scales[i])
-            if i < len(s.units) and s.units[i]:
-                band.SetUnitType(s.units[i])
 
     def write(self, window: Window, array: np.ndarray) -> None:
         """Write (rows, cols, bands) ``array`` at ``window``."""
@@ -128,7 +101,7 @@ class GeoTiffSink:
                 final = self._cog_file.tmp
                 gdal.Translate(final, self._staged.tmp, format="COG",
                                creationOptions=[f"{k}={v}" for k, v in self._cog_options.items()])
-            self._verify(final)
+            _verify(final, self.spec)
             reason = None
         except (RuntimeError, OSError) as err:
             reason = first_line(err)
@@ -138,15 +111,6 @@ class GeoTiffSink:
                               "check free space and permissions, then run again")
         self._staged.commit(final)
         self.abort()  # the first pass of a COG
-
-    def _verify(self, path: str) -> None:
-        s = self.spec
-        ds = gdal.Open(path)
-        if (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) != (s.width, s.height, s.count):
-            raise RuntimeError("the written file does not have the expected size")
-        # Decoding the last block proves the data reached the disk whole.
-        ds.GetRasterBand(s.count).ReadRaster(max(s.width - 1, 0), max(s.height - 1, 0), 1, 1)
-        ds = None
 
     def _close(self) -> str:
         """Close the dataset; return GDAL's error message if closing failed, else ''.
@@ -183,3 +147,38 @@ def _cog_options(options: Dict[str, str], raw: int) -> Dict[str, str]:
         cog.setdefault("LEVEL", level)
     cog.setdefault("BIGTIFF", "YES" if raw >= BIGTIFF_THRESHOLD else "IF_SAFER")
     return cog
+
+
+def _describe(ds, spec: OutputSpec) -> None:
+    """Georeferencing and metadata; per band: nodata, description, colour, metadata items, offset and
+    scale (e.g. Landsat's reflectance factors), unit."""
+    if spec.geotransform is not None:
+        ds.SetGeoTransform(spec.geotransform)
+    if spec.projection:
+        ds.SetProjection(spec.projection)
+    if spec.metadata:
+        ds.SetMetadata(dict(spec.metadata))
+    for i in range(spec.count):
+        band = ds.GetRasterBand(i + 1)
+        if spec.nodata is not None:
+            band.SetNoDataValue(float(spec.nodata))
+        if i < len(spec.descriptions) and spec.descriptions[i]:
+            band.SetDescription(spec.descriptions[i])
+        if i < len(spec.color_interps):
+            band.SetColorInterpretation(spec.color_interps[i])
+        if i < len(spec.band_metadata) and spec.band_metadata[i]:
+            band.SetMetadata(dict(spec.band_metadata[i]))
+        if i < len(spec.offsets) and spec.offsets[i] not in (None, 0.0):
+            band.SetOffset(spec.offsets[i])
+        if i < len(spec.scales) and spec.scales[i] not in (None, 1.0):
+            band.SetScale(spec.scales[i])
+        if i < len(spec.units) and spec.units[i]:
+            band.SetUnitType(spec.units[i])
+
+
+def _verify(path: str, spec: OutputSpec) -> None:
+    """The written file has the expected size, and its last block decodes: the data reached the disk whole."""
+    ds = gdal.Open(path)
+    if (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) != (spec.width, spec.height, spec.count):
+        raise RuntimeError("the written file does not have the expected size")
+    ds.GetRasterBand(spec.count).ReadRaster(max(spec.width - 1, 0), max(spec.height - 1, 0), 1, 1)

@@ -37,19 +37,23 @@ class MinibatchStd(keras.layers.Layer):
         return tf.concat([x, tf.fill(shape, feat)], axis=-1)
 
 
-@keras.saving.register_keras_serializable("sr4rs")
-class DepthToSpace(keras.layers.Layer):
-    """Sub-pixel convolution's pixel shuffle."""
+class _ByFactor(keras.layers.Layer):
+    """A layer configured by one integer ``factor``."""
 
     def __init__(self, factor, **kwargs):
         super().__init__(**kwargs)
         self.factor = factor
 
-    def call(self, x):
-        return tf.nn.depth_to_space(x, self.factor)
-
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable("sr4rs")
+class DepthToSpace(_ByFactor):
+    """Sub-pixel convolution's pixel shuffle."""
+
+    def call(self, x):
+        return tf.nn.depth_to_space(x, self.factor)
 
 
 @keras.saving.register_keras_serializable("sr4rs")
@@ -69,20 +73,13 @@ class Resize(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable("sr4rs")
-class AvgDown(keras.layers.Layer):
+class AvgDown(_ByFactor):
     """Average ``factor`` x ``factor`` blocks (an HR image on a coarser grid)."""
-
-    def __init__(self, factor, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
 
     def call(self, x):
         if self.factor == 1:
             return x
         return tf.nn.avg_pool2d(x, self.factor, self.factor, "VALID")
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
 
 
 def n_stages(scale: int) -> int:

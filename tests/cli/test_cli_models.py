@@ -1,0 +1,30 @@
+"""``sr4rs models`` and ``--model NAME``: the bundled models found by name."""
+import json
+
+from osgeo import gdal
+
+from conftest import LANDSAT, run_cli
+
+
+def test_models_lists_the_bundled_models_with_inputs_and_bands():
+    proc = run_cli("-m", "sr4rs.cli.main", "models", "--json")
+    assert proc.returncode == 0, proc.stderr
+    models = {m["name"]: m for m in json.loads(proc.stdout)}
+    landsat = models["landsat-rgb-x4"]
+    assert landsat["scale"] == 4 and landsat["output_bands"] == ["B4 red", "B3 green", "B2 blue"]
+    assert landsat["inputs"] == [{"name": "lr_input", "bands": ["B4 red", "B3 green", "B2 blue"], "factor": 4}]
+    text = run_cli("-m", "sr4rs.cli.main", "models").stdout
+    assert "landsat-rgb-x4  x4" in text
+
+
+def test_model_by_name_and_unknown_names(tmp_path):
+    out = tmp_path / "sr.tif"
+    proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat-rgb-x4", "--output", str(out), "--ts", "256")
+    assert proc.returncode == 0, proc.stderr
+    assert gdal.Open(str(out)).GetMetadataItem("SR4RS_MODEL") == "landsat-rgb-x4"
+    proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat", "--output", str(tmp_path / "b.tif"))
+    assert proc.returncode == 1 and "no bundled model 'landsat' (bundled: landsat-rgb-x4" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "b.tif").exists()
+    proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat-rgb-x4", "--savedmodel", "x",
+                   "--output", str(tmp_path / "c.tif"))
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
