@@ -17,10 +17,11 @@ from .evaluation.reports import Evaluation, format_table
 from .evaluation.run import check_out_dir, evaluate, run_evaluation
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.engine import ApplyReport, run_apply
-from .inference.plan import ApplyOptions, ApplyPlan, plan_apply
+from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
 from .io.files import check_output_path
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
+from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .io.source import MemorySink, MemorySource, RasterInfo
 from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
@@ -83,23 +84,51 @@ def input_pixels(inputs: Union[str, Sequence[str]]) -> int:
     return info.width * info.height
 
 
+def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str, quicklook: Optional[str],
+                      overwrite: bool) -> None:
+    """The output and the quicklook, checked before any work: not an input (nor a file of one, nor inside
+    the model's folder), not each other, replaced only when they are an earlier apply output and PNG."""
+    reads = [r for info in infos for r in raster_reads(info.files or (info.path,), "--input")]
+    if model_path and os.path.isdir(model_path):
+        reads.append(Read(model_path, "--savedmodel"))
+    targets = [Target(output, "--output", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))]
+    if quicklook:
+        targets.append(Target(quicklook, "--quicklook", "PNG quicklook", png_file))
+    check_targets(targets, reads, overwrite)
+    for target in targets:
+        check_output_path(target.path, target.flag)
+
+
 def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
-          options: ApplyOptions = ApplyOptions(), *, scale: Optional[int] = None, backend: str = "native",
-          progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+          options: ApplyOptions = ApplyOptions(), *, quicklook: Optional[str] = None, scale: Optional[int] = None,
+          backend: str = "native", progress: Optional[Progress] = None,
+          cancel: Optional[CancelToken] = None) -> ApplyReport:
     """Super-resolve ``inputs`` (one image per model input, finest first) into the GeoTIFF ``output``
     with ``model`` (a bundled model's name, a SavedModel folder, a loaded model, or None: the bundled
-    model for the input's band count). Bad inputs and outputs are refused before the model is loaded."""
+    model for the input's band count); ``quicklook``: also a PNG of the result. Inputs, outputs and
+    options are checked before the model is loaded."""
     paths = _paths(inputs)
     infos = [read_info(p) for p in paths]  # a bad input is reported before the model is loaded
-    check_output_path(output, options.overwrite)
+    nbands = infos[0].count if len(infos) == 1 else None
+    model_path = model.path if isinstance(model, LoadedModel) else resolve_model(model, nbands)
+    check_apply_paths(infos, model_path, output, quicklook, options.overwrite)
+    check_options(options)
     if not isinstance(model, LoadedModel):
-        model = load_model(model, scale=scale, nbands=infos[0].count if len(infos) == 1 else None)
+        model = _load_model(model_path, scale=scale)
     if backend == "otbtf":
         from .inference.otbtf import apply_with_otbtf
 
         apply_with_otbtf(paths[0], model, output, options)
-        return ApplyReport(output, infos[0].width * model.scale, infos[0].height * model.scale, model.scale,
-                           0, 0, 0.0, 0.0)
+        report = ApplyReport(output, infos[0].width * model.scale, infos[0].height * model.scale, model.scale,
+                             0, 0, 0.0, 0.0)
+    else:
+        report = _apply_native(paths, infos, model, output, options, progress, cancel)
+    if quicklook:
+        write_quicklook(output, quicklook)
+    return report
+
+
+def _apply_native(paths, infos, model, output, options, progress, cancel) -> ApplyReport:
     plan = plan_apply(infos, model, options)
     sources = [GdalSource(p) for p in paths]
     try:

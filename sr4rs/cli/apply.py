@@ -44,13 +44,10 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     total = api.input_pixels(args.input)
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
-        report = api.apply(args.input, args.output, model, options, scale=args.scale, backend=args.backend,
-                           progress=bar.update, cancel=cancel)
+        report = api.apply(args.input, args.output, model, options, quicklook=args.quicklook, scale=args.scale,
+                           backend=args.backend, progress=bar.update, cancel=cancel)
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "
-          f"in {report.seconds:.1f} s", file=sys.stderr)
-    if args.quicklook:
-        api.write_quicklook(args.output, args.quicklook)
-        print(f"wrote {args.quicklook}", file=sys.stderr)
+          f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0
 
 

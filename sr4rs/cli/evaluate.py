@@ -54,9 +54,9 @@ def run(args: argparse.Namespace, cancel=None) -> int:
         raise api.InputError("--keep-images needs --out FOLDER to keep them in")
     # Mistyped paths and existing reports are reported at once, before TensorFlow's seconds of import.
     api.check_evaluation_inputs(args.hr, args.lr, border=border)
-    if args.out:
-        api.check_out_dir(args.out, args.overwrite)
     models = _models(args, api)
+    if args.out:
+        api.check_out_dir(args.out, args.overwrite, (args.hr or []) + (args.lr or []) + (models or []))
     quiet_tensorflow()
     plan = api.plan_evaluation(models, args.hr, args.lr, factor=args.scale, nodata=args.nodata,
                                border=border, tile_size=args.ts, pad=args.pad, data_range=_data_range(args.data_range),

@@ -23,6 +23,7 @@ from ..geo.patches import (centres_path, check_patch_size, check_val_fraction, g
                            split_indices, split_path, window_centre)
 from ..geo.windows import Window, pad_to
 from ..io.files import StagedFile, check_output_path, remove_quietly
+from ..io.paths import Read, Target, check_targets, csv_with_header, raster_reads, raster_with_metadata
 from ..io.geotiff import GeoTiffSink
 from ..io.patches import patches_creation_options, patches_spec
 from ..io.rasters import GdalSource, read_info
@@ -47,6 +48,7 @@ class ExtractionPlan:
     hr_info: RasterInfo
     lr_nodata: Optional[float]
     hr_nodata: Optional[float]
+    points: Optional[str] = None
 
     @property
     def wald(self) -> bool:
@@ -126,7 +128,7 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
         lr_path=lr_path, hr_path=hr_path, geometry=geometry, patch_size=patch_size, windows=tuple(windows),
         lr_info=lr_info, hr_info=hr_info,
         lr_nodata=None if lr_info is None else resolve_nodata(lr_info.nodata, nodata),
-        hr_nodata=resolve_nodata(hr_info.nodata, nodata))
+        hr_nodata=resolve_nodata(hr_info.nodata, nodata), points=points)
 
 
 class _PairSource:
@@ -204,24 +206,25 @@ def output_paths(out_lr: str, out_hr: str, val_fraction: float) -> List[_Output]
     return [_Output(out_lr, out_hr)]
 
 
-def output_files(out_lr: str, out_hr: str, val_fraction: float) -> List[str]:
-    """Every file ``extract`` writes: the patches images and their centres CSVs."""
-    return [path for out in output_paths(out_lr, out_hr, val_fraction)
-            for path in (out.lr, out.hr, centres_path(out.lr), centres_path(out.hr))]
+CENTRES_HEADER = "patch,x,y,col,row"
 
 
-def _check_outputs(plan: ExtractionPlan, outputs: List[str], overwrite: bool) -> None:
-    inputs = {os.path.realpath(p) for p in plan.inputs}
-    seen = set()
-    for path in outputs:
-        real = os.path.realpath(path)
-        if real in inputs:
-            raise OutputError(f"output '{path}' is an input image: choose another --out-lr/--out-hr")
-        if real in seen:
-            raise OutputError(f"output '{path}' is given twice (LR and HR outputs, or their CSVs, "
-                              "share a name): give different --out-lr and --out-hr stems")
-        seen.add(real)
-        check_output_path(path, overwrite)
+def check_outputs(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float, overwrite: bool,
+                  points: Optional[str] = None) -> None:
+    """Every file ``extract`` writes, checked before any work against the inputs and each other."""
+    reads = [r for info, flag in ((plan.lr_info, "--lr"), (plan.hr_info, "--hr")) if info is not None
+             for r in raster_reads(info.files or (info.path,), flag)]
+    if points:
+        reads.append(Read(points, "--points"))
+    targets = []
+    for out in output_paths(out_lr, out_hr, val_fraction):
+        for path, flag in ((out.lr, "--out-lr"), (out.hr, "--out-hr")):
+            targets.append(Target(path, flag, "patches image of sr4rs extract", raster_with_metadata("SR4RS_ROLE")))
+            targets.append(Target(centres_path(path), flag, "centres CSV of sr4rs extract",
+                                  csv_with_header(CENTRES_HEADER)))
+    check_targets(targets, reads, overwrite)
+    for target in targets:
+        check_output_path(target.path, target.flag)
 
 
 def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float = 0.0, seed: int = 0,
@@ -237,7 +240,7 @@ def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float 
     lr_source_dtype = plan.hr_info.dtype if plan.wald else plan.lr_info.dtype
     dtypes = (resolve_encoding(encoding, lr_source_dtype), resolve_encoding(encoding, plan.hr_info.dtype))
     outputs = output_paths(out_lr, out_hr, val_fraction)
-    _check_outputs(plan, output_files(out_lr, out_hr, val_fraction), overwrite)
+    check_outputs(plan, out_lr, out_hr, val_fraction, overwrite, plan.points)
     work = Work(progress, cancel)
     source = _PairSource(plan)
     try:
@@ -338,7 +341,7 @@ def _write_centres(image_path: str, rows, overwrite: bool) -> StagedFile:
     staged = StagedFile(centres_path(image_path), overwrite)
     try:
         with open(staged.tmp, "w", encoding="ascii") as f:
-            f.write("patch,x,y,col,row\n")
+            f.write(CENTRES_HEADER + "\n")
             for k, x, y, col, row in rows:
                 f.write(f"{k},{x!r},{y!r},{col},{row}\n")
     except OSError as err:

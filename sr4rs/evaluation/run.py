@@ -16,12 +16,13 @@ from ..inference.engine import run_apply
 from ..io.files import check_output_path, remove_quietly
 from ..io.geotiff import GeoTiffSink
 from ..io.images import upsample
+from ..io.paths import Read, Target, check_targets, csv_with_header, json_with_keys, png_file
 from ..io.rasters import GdalSource
 from ..model.load import LoadedModel
 from ..progress import CancelToken, Progress, Work
 from .panel import panel_crop, write_panel
 from .plan import BASELINES, DEFAULT_BORDER, EvaluationPlan, Method, Scene, plan_evaluation
-from .reports import Evaluation, assemble, write_reports
+from .reports import CSV_COLUMNS, Evaluation, assemble, write_reports
 from .scoring import Figures, measure_data_range, score_consistency, score_scene, write_wald_lr
 
 JSON_NAME, CSV_NAME = "evaluation.json", "evaluation.csv"
@@ -34,25 +35,29 @@ def output_paths(plan: EvaluationPlan, out_dir: str) -> Tuple[str, str, Dict[str
     return os.path.join(out_dir, JSON_NAME), os.path.join(out_dir, CSV_NAME), panels
 
 
-def check_out_dir(out_dir: str, overwrite: bool) -> None:
-    """Refuse a file as --out, or existing reports without ``overwrite``: before loading any model."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise OutputError(f"--out '{out_dir}' is a file: give a folder for the JSON, CSV and PNG files")
-    for name in (JSON_NAME, CSV_NAME):
-        path = os.path.join(out_dir, name)
-        if os.path.exists(path) and not overwrite:
-            raise OutputError(f"'{path}' already exists: remove it, choose another --out or pass --overwrite")
+def _targets(out_dir: str, panels: Sequence[str] = ()) -> List[Target]:
+    targets = [Target(out_dir, "--out", "evaluation folder", folder=True),
+               Target(os.path.join(out_dir, JSON_NAME), "--out", "evaluation report", json_with_keys("protocol", "methods")),
+               Target(os.path.join(out_dir, CSV_NAME), "--out", "evaluation table", csv_with_header(",".join(CSV_COLUMNS)))]
+    return targets + [Target(p, "--out", "evaluation panel", png_file) for p in panels]
+
+
+def check_out_dir(out_dir: str, overwrite: bool, reads: Sequence[str] = (), panels: Sequence[str] = ()) -> None:
+    """Before loading any model: --out must be a folder that holds no input and lies in none; existing
+    reports are replaced only with ``overwrite`` and only when they are earlier reports."""
+    check_targets(_targets(out_dir, panels), [Read(p, "input") for p in reads], overwrite)
 
 
 def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool):
-    check_out_dir(out_dir, overwrite)
+    json_path, csv_path, panels = output_paths(plan, out_dir)
+    models = [m.model.path for m in plan.methods if m.model is not None]
+    check_out_dir(out_dir, overwrite, list(plan.inputs) + models, list(panels.values()))
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create --out folder '{out_dir}' ({err.strerror}): choose another") from None
-    json_path, csv_path, panels = output_paths(plan, out_dir)
     for path in (json_path, csv_path, *panels.values()):
-        check_output_path(path, overwrite)
+        check_output_path(path, "--out")
     return json_path, csv_path, panels
 
 

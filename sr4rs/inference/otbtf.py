@@ -13,7 +13,7 @@ from typing import Dict, List, Union
 import numpy as np
 
 from ..errors import BackendError, InputError, first_line
-from ..io.files import StagedFile, check_output_path
+from ..io.files import StagedFile
 from ..io.rasters import default_creation_options, read_info
 from ..model import contract
 from ..model.load import LoadedModel, load_model
@@ -93,7 +93,6 @@ def apply_with_otbtf(image: str, model: Union[str, LoadedModel], output: str, op
     if options.cog or options.nodata is not None:
         raise InputError("--cog and --nodata are not supported with --backend otbtf: use the native backend")
     info = read_info(image)
-    check_output_path(output, options.overwrite)
     model = model if isinstance(model, LoadedModel) else load_model(model)
     if len(model.inputs) > 1:
         raise InputError("--backend otbtf runs single-input models: use the native backend for this model")

@@ -26,6 +26,10 @@ DEFAULT_TILE_SIZE = 512  # output pixels, as SR4RS's --ts
 # few enough that the output activations of a batch stay around a few hundred MB.
 _BATCH_HR_PIXELS = 2_000_000
 _MAX_AUTO_BATCH = 16
+# Bounds of the options: beyond them a tile's windows no longer fit in memory, whatever the model.
+MAX_TILE_SIZE = 8192
+MAX_PAD = 1024
+MAX_BATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,26 @@ def _check_grids(infos: Sequence[RasterInfo], model: LoadedModel, out_width: int
                                  "coarser from the same corner: give the bands of one product, unresampled")
 
 
+def _check_range(flag: str, value: Optional[int], low: int, high: int, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{flag} {value} is out of range: give {low} to {high} {what}")
+
+
+def check_options(options: ApplyOptions) -> None:
+    """Ranges that do not depend on the model (the model's scale factor is checked by ``plan_apply``)."""
+    _check_range("--ts", options.tile_size, 1, MAX_TILE_SIZE, "output pixels (default 512)")
+    _check_range("--pad", options.pad, 0, MAX_PAD, "output pixels (default: the model's margin)")
+    _check_range("--batch-size", options.batch_size, 1, MAX_BATCH_SIZE, "tiles per model call (default: automatic)")
+
+
 def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_only: bool = False) -> ApplyPlan:
     """Check the inputs (one ``RasterInfo`` per model input, finest first) against the model and the
     options, and fix the geometry. ``exported_pad_only``: the margin must be one of the crops the model
     exports (OTBTF cannot crop further), else the engine crops what the nearest smaller one leaves."""
     infos = [infos] if isinstance(infos, RasterInfo) else list(infos)
+    check_options(options)
     _check_bands(infos, model)
     meta = model.metadata
     unit, fine_factor = meta.grid_unit, meta.fine_factor
@@ -132,8 +151,6 @@ def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_on
     pad = resolve_pad(model, options.pad, exported_pad_only)
     tile = resolve_tile(options.tile_size, unit, max(out_width, out_height))
     _, crop = model.output_for(pad)
-    if options.batch_size is not None and options.batch_size < 1:
-        raise InputError(f"--batch-size {options.batch_size} must be at least 1")
     batch = options.batch_size or max(1, min(_MAX_AUTO_BATCH, _BATCH_HR_PIXELS // (tile + 2 * pad) ** 2))
     inputs = tuple(InputPlan(m.spec.name, m.spec.factor, info.width, info.height,
                              resolve_nodata(info.nodata, options.nodata, meta.nodata))

@@ -44,6 +44,7 @@ class StagedFile:
             if os.path.exists(self.path) and not self.overwrite:
                 raise FileExistsError(f"'{self.path}' appeared while writing")
             os.replace(source, self.path)
+            self.abort()  # side files GDAL wrote beside the temporary name (.aux.xml...)
         except OSError as err:
             self.abort()
             raise OutputError(f"writing '{self.path}' failed ({err.strerror or err}): "
@@ -87,20 +88,37 @@ def write_text(path: str, text: str, overwrite: bool = True) -> str:
     return write_staged(path, write, overwrite)
 
 
-def check_output_path(path: str, overwrite: bool) -> None:
-    """Refuse an existing output (unless ``overwrite``) or an unwritable folder, before any compute."""
+def check_output_path(path: str, flag: str = "--output") -> None:
+    """Refuse a folder as an output file, or an output in a missing or unwritable folder, before any
+    compute (``sr4rs.io.paths.check_targets`` checks what already exists there)."""
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
-        raise OutputError(f"output '{path}' is a folder: give a file name such as {os.path.join(path, 'sr.tif')}")
-    if os.path.exists(path) and not overwrite:
-        raise OutputError(f"output '{path}' already exists: remove it or pass --overwrite")
-    check_writable_folder(folder, "output folder")
+        raise OutputError(f"{flag} '{path}' is a folder: give a file name such as {os.path.join(path, 'sr.tif')}")
+    check_writable_folder(folder, "output folder", flag)
 
 
 def check_writable_folder(folder: str, what: str = "folder", flag: str = "--output") -> None:
     """An OutputError unless ``folder`` exists and a file can be created in it."""
     if not os.path.isdir(folder):
         raise OutputError(f"{what} '{folder}' does not exist: create it first")
+    _probe(folder, what, flag)
+
+
+def check_creatable_folder(folder: str, flag: str) -> None:
+    """An OutputError unless ``folder`` is a writable folder or can be made (its nearest existing parent
+    is a writable folder); nothing is created."""
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not os.path.isdir(path):
+        raise OutputError(f"{flag} '{folder}' cannot be made: '{path}' is a file; choose another {flag}")
+    _probe(path, f"{flag} folder" if path == os.path.abspath(folder) else f"the folder holding {flag}", flag)
+
+
+def _probe(folder: str, what: str, flag: str) -> None:
     probe = os.path.join(folder, f".sr4rs-write-test-{uuid.uuid4().hex[:8]}")
     try:  # os.access says yes to root on a read-only mount; a real file does not lie
         with open(probe, "wb"):

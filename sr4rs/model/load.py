@@ -165,6 +165,8 @@ def _inputs_of(sig, metadata: ModelMetadata, path: str) -> Tuple[ModelInput, ...
 
 def load_model(path: str, scale: Optional[int] = None) -> LoadedModel:
     """Load ``path``; ``scale`` overrides the factor of models without metadata (SR4RS's: 4)."""
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or not 2 <= scale <= 16):
+        raise ModelError(f"--scale {scale} is out of range: give the model's scale factor, 2 to 16 (SR4RS's models: 4)")
     check_model_dir(path)
     metadata = contract.read_metadata(path)
     if metadata is not None and scale is not None and scale != metadata.scale:

@@ -7,8 +7,9 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Optional, Tuple
 
-from ..errors import InputError, OutputError
-from ..io.files import check_writable_folder
+from ..errors import InputError
+from ..io.files import check_creatable_folder, check_writable_folder
+from ..io.paths import Read, Target, check_targets, savedmodel_folder
 from ..nets import NETWORKS
 from ..nets.vgg import FEATURES
 
@@ -79,13 +80,42 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("lr_scale", "hr_scale", "adam_lr"):
         if not getattr(cfg, name) > 0:
             raise InputError(f"--{name} must be positive, received {getattr(cfg, name)}")
-    for name in ("epochs", "batchsize", "depth"):
+    for name in ("epochs", "batchsize", "depth", "keep_ckpt", "previews_step"):
         if getattr(cfg, name) < 1:
             raise InputError(f"--{name} must be at least 1, received {getattr(cfg, name)}")
+    if cfg.nresblocks < 0:
+        raise InputError(f"--nresblocks must be 0 or more, received {cfg.nresblocks}")
     if cfg.vggfile is not None:
         from ..nets.vgg import load_vgg_weights
         load_vgg_weights(cfg.vggfile)
+    check_paths(cfg)
+
+
+def _reads(cfg: TrainConfig):
+    for flag in ("lr_patches", "hr_patches", "valid_lr_patches", "valid_hr_patches"):
+        for path in getattr(cfg, flag):
+            yield Read(path, f"--{flag}")
+    for flag in ("preview", "vggfile", "load_ckpt"):
+        if getattr(cfg, flag):
+            yield Read(getattr(cfg, flag), f"--{flag}")
+    if cfg.load_ckpt and not os.path.isdir(cfg.load_ckpt):  # a checkpoint prefix: its files
+        folder = os.path.dirname(os.path.abspath(cfg.load_ckpt))
+        name = os.path.basename(cfg.load_ckpt)
+        if os.path.isdir(folder):
+            yield from (Read(os.path.join(folder, f), "--load_ckpt") for f in os.listdir(folder) if f.startswith(name))
+
+
+def check_paths(cfg: TrainConfig) -> None:
+    """The checkpoint folder, the logs and the SavedModel, checked before anything is read or written:
+    none is (or holds, or lies in) an input or another; the checkpoint folder may be the one resumed."""
+    targets = [Target(cfg.save_ckpt, "--save_ckpt", "checkpoint folder", folder=True)]
+    if cfg.logdir:
+        targets.append(Target(cfg.logdir, "--logdir", "log folder", folder=True))
     if cfg.savedmodel:
-        if os.path.exists(cfg.savedmodel) and not cfg.overwrite:
-            raise OutputError(f"SavedModel folder '{cfg.savedmodel}' already exists: remove it or pass --overwrite")
+        targets.append(Target(cfg.savedmodel, "--savedmodel", "SavedModel exported by sr4rs", savedmodel_folder))
+    check_targets(targets, list(_reads(cfg)), cfg.overwrite, allowed=[("--save_ckpt", "--load_ckpt")])
+    check_creatable_folder(cfg.save_ckpt, "--save_ckpt")
+    if cfg.logdir:
+        check_creatable_folder(cfg.logdir, "--logdir")
+    if cfg.savedmodel:
         check_writable_folder(os.path.dirname(os.path.abspath(cfg.savedmodel)), "output folder", "--savedmodel")

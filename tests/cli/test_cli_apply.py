@@ -106,8 +106,14 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path, x4_model):
     result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", x4_model, "--output", str(out))
     assert result.returncode != 0 and "--overwrite" in result.stderr and "Traceback" not in result.stderr
     assert out.read_bytes() == b"keep me"
+    # --overwrite replaces an earlier output of sr4rs apply, never somebody's file.
     result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", x4_model, "--output", str(out), "--overwrite")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1 and "is not an earlier output of sr4rs apply" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    out.unlink()
+    for _ in range(2):
+        result = run_cli("apply.py", "--input", LANDSAT, "--savedmodel", x4_model, "--output", str(out), "--overwrite")
+        assert result.returncode == 0, result.stderr
     assert gdal.Open(str(out)).RasterXSize == 812
 
 

@@ -441,11 +441,17 @@ def test_existing_outputs_and_inputs_as_outputs_are_refused(tmp_path):
     (tmp_path / "b.csv").write_text("x")
     with pytest.raises(OutputError, match="b.csv' already exists: remove it or pass --overwrite"):
         extract_patches(None, RGBN, str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), 8, factor=4)
-    with pytest.raises(OutputError, match="is an input image"):
+    with pytest.raises(OutputError, match="--out-hr '.*rgbn_5m_crop.tif' is --hr .* never writes over its inputs"):
         extract_patches(None, RGBN, str(tmp_path / "a.tif"), RGBN, 8, factor=4, overwrite=True)
-    with pytest.raises(OutputError, match="given twice"):
+    with pytest.raises(OutputError, match="give each output a path of its own"):
         extract_patches(None, RGBN, str(tmp_path / "a.tif"), str(tmp_path / "a.tif"), 8, factor=4)
-    extract_patches(None, RGBN, str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), 8, factor=4, overwrite=True)
+    # --overwrite replaces what extract wrote, not a file of somebody's that has the name
+    with pytest.raises(OutputError, match="b.csv' exists and is not an earlier centres CSV of sr4rs extract"):
+        extract_patches(None, RGBN, str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), 8, factor=4, overwrite=True)
+    assert (tmp_path / "b.csv").read_text() == "x"
+    (tmp_path / "b.csv").unlink()
+    for _ in range(2):
+        extract_patches(None, RGBN, str(tmp_path / "a.tif"), str(tmp_path / "b.tif"), 8, factor=4, overwrite=True)
     assert _listing(tmp_path) == ["a.csv", "a.tif", "b.csv", "b.tif"]
 
 
