@@ -64,6 +64,16 @@ class SignalCancel:
         return 128 + (self.signum or signal.SIGINT)
 
 
+def _quiet_warnings() -> None:
+    """Python warnings from the libraries (numpy, scikit-image) go to the ``py.warnings`` logger, shown only
+    with SR4RS_DEBUG=1: a run prints its progress bar, its result or its one-line error, nothing else."""
+    logging.captureWarnings(True)
+    if not os.environ.get("SR4RS_DEBUG"):
+        logger = logging.getLogger("py.warnings")
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 def run_command(prog: str, func: Callable[[CancelToken], Optional[int]],
                 interrupted: str = "nothing was written") -> int:
     """Run ``func(cancel_token)``; an error, a signal or Ctrl-C becomes one line on stderr and an exit code.
@@ -72,6 +82,7 @@ def run_command(prog: str, func: Callable[[CancelToken], Optional[int]],
     memory) is still reported in one line, with its type, and SR4RS_DEBUG=1 shows the traceback.
     """
     token = CancelToken()
+    _quiet_warnings()
     with SignalCancel(token) as signals:
         try:
             return func(token) or 0

@@ -162,9 +162,11 @@ def spectral_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _psnr_from_mse(mse: float, peak: float) -> float:
-    """scikit-image's formula, for MSEs accumulated block by block."""
-    with np.errstate(divide="ignore"):
-        return float(10.0 * np.log10(peak ** 2 / mse)) if not math.isnan(mse) else math.nan
+    """scikit-image's formula, for MSEs accumulated block by block; an exact reproduction (MSE 0) has an
+    infinite PSNR, as the metric libraries report it."""
+    if math.isnan(mse):
+        return math.nan
+    return math.inf if mse == 0 else float(10.0 * np.log10(peak ** 2 / mse))
 
 
 def ergas_from(rmse_bands: Sequence[float], mean_bands: Sequence[float], factor: float) -> float:
@@ -305,11 +307,14 @@ def estimate_shift(moving: np.ndarray, reference: np.ndarray, mask: Optional[np.
     from skimage.registration import phase_cross_correlation
 
     moving, reference = _pair(reference=moving, test=reference)
-    mask = _mask(mask, moving.shape)
+    mask = _mask(mask, moving.shape) & np.isfinite(moving).all(axis=-1) & np.isfinite(reference).all(axis=-1)
     if mask.sum() < 4:
         return Shift(math.nan, math.nan, math.nan)
     target = _registration_image(moving, mask)
     plane = reference.mean(axis=-1)
+    plane = np.where(mask, plane, plane[mask].mean())  # a spline would spread any hole over the image
+    if not target.any() or np.ptp(plane[mask]) == 0:
+        return Shift(math.nan, math.nan, math.nan)  # a flat image has no position to find
     total = np.zeros(2)
     for _ in range(SHIFT_ROUNDS):
         shifted = spline_shift(plane, total, order=3, mode="nearest") if total.any() else plane

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import OutputError
+from ..errors import InputError, OutputError
 from ..inference.engine import run_apply
 from ..io.files import check_output_path, remove_quietly
 from ..io.geotiff import GeoTiffSink
@@ -23,7 +23,7 @@ from ..progress import CancelToken, Progress, Work
 from .panel import panel_crop, write_panel
 from .plan import BASELINES, DEFAULT_BORDER, EvaluationPlan, Method, Scene, plan_evaluation
 from .reports import CSV_COLUMNS, Evaluation, assemble, write_reports
-from .scoring import Figures, measure_data_range, score_consistency, score_scene, write_wald_lr
+from .scoring import Figures, check_valid_pixels, measure_data_range, score_consistency, score_scene, write_clean_lr, write_wald_lr
 
 JSON_NAME, CSV_NAME = "evaluation.json", "evaluation.csv"
 
@@ -81,7 +81,7 @@ def _produce(scene: Scene, index: int, method: Method, lr_path: str, folder: str
 def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
     """Disk the run needs at most: a scene's Wald LR and one output at a time (all of them, kept)."""
     def scene_bytes(scene: Scene) -> Tuple[int, int]:
-        lr = 0 if scene.lr is not None else scene.lr_width * scene.lr_height * scene.count * 4
+        lr = scene.lr_width * scene.lr_height * scene.count * 4  # the Wald LR, or the baselines' copy of the LR
         return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.count * 4
 
     if keep_images:
@@ -123,15 +123,25 @@ class _Scratch:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _lr_images(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, work: Work) -> Tuple[str, str]:
+    """The LR image the models run on, and the one the baselines interpolate (holes tagged as a number,
+    which GDAL leaves out rather than spreading): both the Wald LR when the scene has no LR image."""
+    if scene.lr is None:
+        wald = write_wald_lr(scene, os.path.join(scratch.folder, f"{scene.name}_lr.tif"), plan.block_rows, work)
+        return wald, wald
+    clean = write_clean_lr(scene, scene.lr.path, os.path.join(scratch.folder, f"{scene.name}_lr_clean.tif"),
+                           plan.block_rows)
+    return scene.lr.path, clean
+
+
 def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: bool, work: Work):
     """Every method's figures on ``scene`` (name -> figures), and the panel tiles when ``panel``."""
     methods = [m for m in plan.methods if m.factor == scene.factor]
-    lr_path = scene.lr.path if scene.lr else write_wald_lr(
-        scene, os.path.join(scratch.folder, f"{scene.name}_lr.tif"), plan.block_rows, work)
+    lr_path, clean_lr = _lr_images(scene, plan, scratch, work)
     figures: Dict[str, Figures] = {}
     shown = []
     for i, m in enumerate(methods):  # one output on disk at a time
-        path = _produce(scene, i, m, lr_path, scratch.folder, plan, work)
+        path = _produce(scene, i, m, lr_path if m.model is not None else clean_lr, scratch.folder, plan, work)
         if scene.hr is not None:
             figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows, work))
         else:
@@ -139,7 +149,16 @@ def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: 
         if panel and (m.model is not None or m.resampling == BASELINES["bicubic"]):
             shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
         scratch.done_with(path)
+    if clean_lr != lr_path:
+        scratch.done_with(clean_lr)
     return lr_path, figures, shown
+
+
+def _check_compared(evaluation: Evaluation) -> None:
+    counted = [m.scores.pixels if evaluation.reference else m.consistency.pixels for m in evaluation.methods]
+    if counted and not any(counted):
+        raise InputError(f"no pixel is left to compare once nodata and a {evaluation.border}-pixel --border around "
+                         "it and the image edges are left out: lower --border, or check --nodata")
 
 
 def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overwrite: bool = False,
@@ -154,10 +173,11 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
     per_scene, panels = [], []
     try:
         check_free_space(scratch.folder, _scratch_bytes(plan, scratch.kept))
+        check_valid_pixels(plan.scenes, plan.block_rows, work)
         if plan.data_range is not None:
             peaks = plan.data_range
         elif plan.reference:
-            peaks = measure_data_range(plan.scenes, plan.block_rows)
+            peaks = measure_data_range(plan.scenes, plan.block_rows, work)
         else:
             peaks = np.full(len(plan.bands), math.nan)
         for scene in plan.scenes:
@@ -170,6 +190,7 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
     finally:
         scratch.close()
     evaluation = assemble(plan, per_scene, peaks)
+    _check_compared(evaluation)
     if paths:
         evaluation = replace(evaluation, json_path=paths[0], csv_path=paths[1], panels=tuple(panels))
         write_reports(evaluation, paths[0], paths[1])

@@ -25,6 +25,7 @@ from .plan import Scene
 # measured: FFTs of a whole scene would not fit in memory, and a 512-pixel window pins a shift to 0.01 px.
 SHIFT_WINDOW = 512
 _BLOCK_HR_PIXELS = 2_000_000  # HR pixels per statistics block: a few tens of MB per array
+SCRATCH_NODATA = float(np.finfo(np.float32).min)
 
 Figures = Tuple[ScoreSums, ConsistencySums, Shift]
 
@@ -34,21 +35,33 @@ def lr_row_blocks(height: int, width: int, factor: int, rows: Optional[int]) -> 
     return row_blocks(height, rows or max(1, _BLOCK_HR_PIXELS // max(1, width * factor * factor)))
 
 
+def numeric_nodata(nodata: Optional[float]) -> float:
+    """The value scratch images mark holes with: the scene's nodata, or float32's lowest where it has none
+    (or NaN, which GDAL's interpolations spread where a number they leave out)."""
+    return nodata if nodata is not None and math.isfinite(nodata) else SCRATCH_NODATA
+
+
+def _scratch_sink(scene: Scene, path: str, like, width: int, height: int, ratio: int) -> GeoTiffSink:
+    spec = OutputSpec(width, height, like.count, np.dtype(np.float32),
+                      geotransform=scaled_geotransform(like.geotransform, ratio, finer=False),
+                      projection=like.projection, nodata=numeric_nodata(scene.nodata),
+                      descriptions=like.descriptions, color_interps=like.color_interps)
+    return GeoTiffSink(path, spec, overwrite=True)
+
+
 def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
     """Degrade ``scene.hr`` by ``scene.factor`` (``sr4rs.geo.degrade.degrade``) into a float32 GeoTIFF with
     pixels ``factor`` times larger and the same origin, strip by strip.
 
     Each strip is read with a halo of at least the Gaussian's reach, so the result equals degrading
-    the whole image. LR pixels whose blur reaches a nodata HR pixel become nodata: they would mix fill in.
+    the whole image. LR pixels whose blur reaches an HR pixel holding no data become holes (the scene's
+    nodata, ``numeric_nodata``): they would mix fill or NaN in.
     """
     f, hr = scene.factor, scene.hr
     work = work or Work()
     reach = gaussian_reach(default_sigma(f))
     halo = -(-reach // f) * f  # whole LR rows, so that blocks stay aligned
-    spec = OutputSpec(scene.lr_width, scene.lr_height, hr.count, np.dtype(np.float32),
-                      geotransform=scaled_geotransform(hr.geotransform, f, finer=False), projection=hr.projection,
-                      nodata=scene.nodata, descriptions=hr.descriptions, color_interps=hr.color_interps)
-    sink = GeoTiffSink(path, spec, overwrite=True)
+    sink = _scratch_sink(scene, path, hr, scene.lr_width, scene.lr_height, f)
     source = GdalSource(hr.path)
     try:
         for r0, r1 in lr_row_blocks(scene.lr_height, scene.lr_width, f, block_rows):
@@ -56,13 +69,33 @@ def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None, wor
             strip = source.read(Window(0, y0, scene.width, y1 - y0))
             skip = (r0 * f - y0) // f
             lr = degrade(strip, f)[skip:skip + r1 - r0]
-            if scene.nodata is not None:
-                near = maximum_filter(~valid_pixels(strip, scene.nodata), size=2 * reach + 1,
-                                      mode="constant", cval=False)
+            invalid = ~valid_pixels(strip, scene.nodata)
+            if invalid.any():
+                near = maximum_filter(invalid, size=2 * reach + 1, mode="constant", cval=False)
                 hole = near.reshape(near.shape[0] // f, f, -1, f).any(axis=(1, 3))[skip:skip + r1 - r0]
-                lr[hole] = scene.nodata
+                lr[hole] = numeric_nodata(scene.nodata)
             sink.write(Window(0, r0, scene.lr_width, r1 - r0), lr)
             work.advance((r1 - r0) * scene.lr_width)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    finally:
+        source.close()
+    return path
+
+
+def write_clean_lr(scene: Scene, lr_path: str, path: str, block_rows: Optional[int] = None) -> str:
+    """A float32 copy of an LR image with its invalid pixels (nodata, NaN, infinities) set to a numeric
+    nodata value and tagged: GDAL's interpolations leave such pixels out instead of spreading them."""
+    source = GdalSource(lr_path)
+    sink = _scratch_sink(scene, path, source.info, scene.lr_width, scene.lr_height, 1)
+    nodata = scene.nodata if source.info.nodata is None else source.info.nodata
+    try:
+        for r0, r1 in lr_row_blocks(scene.lr_height, scene.lr_width, scene.factor, block_rows):
+            lr = source.read(Window(0, r0, scene.lr_width, r1 - r0)).astype(np.float32)
+            lr[~valid_pixels(lr, nodata)] = numeric_nodata(scene.nodata)
+            sink.write(Window(0, r0, scene.lr_width, r1 - r0), lr)
         sink.commit()
     except BaseException:
         sink.abort()
@@ -130,21 +163,45 @@ class _SceneReader:
         return _read_halo(reader, self.hr_window(lr_window), self.scene.width, self.scene.height)[0]
 
 
-def measure_data_range(scenes: Sequence[Scene], block_rows: Optional[int] = None) -> np.ndarray:
+def _valid_ranges(path: str, nodata: Optional[float], block_rows: Optional[int],
+                  work: Optional[Work]) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Per band, the min and max of the valid pixels of ``path`` (None, None: it has none)."""
+    lo = hi = None
+    reader = GdalSource(path)
+    info = reader.info
+    tag = nodata if info.nodata is None else info.nodata
+    try:
+        for r0, r1 in lr_row_blocks(info.height, info.width, 1, block_rows):
+            if work is not None:
+                work.check()
+            strip = reader.read(Window(0, r0, info.width, r1 - r0))
+            values = strip[valid_pixels(strip, tag)].astype(np.float64)
+            if len(values):
+                lo = values.min(axis=0) if lo is None else np.minimum(lo, values.min(axis=0))
+                hi = values.max(axis=0) if hi is None else np.maximum(hi, values.max(axis=0))
+    finally:
+        reader.close()
+    return lo, hi
+
+
+def check_valid_pixels(scenes: Sequence[Scene], block_rows: Optional[int] = None, work: Optional[Work] = None) -> None:
+    """An InputError, before any model runs, for an image that holds no valid pixel."""
+    for path, nodata in sorted({(i.path, s.nodata) for s in scenes for i in (s.hr, s.lr) if i is not None},
+                               key=lambda item: item[0]):
+        if _valid_ranges(path, nodata, block_rows, work)[0] is None:
+            raise InputError(f"'{path}' holds no valid pixel (every pixel is nodata {nodata} or not finite): "
+                             "check --nodata, or give an image with data")
+
+
+def measure_data_range(scenes: Sequence[Scene], block_rows: Optional[int] = None,
+                       work: Optional[Work] = None) -> np.ndarray:
     """Per band, max - min of the references' valid pixels over all scenes (a constant band: 1)."""
     lo = hi = None
     for path, nodata in {(s.hr.path, s.nodata) for s in scenes}:
-        reader = GdalSource(path)
-        info = reader.info
-        try:
-            for r0, r1 in lr_row_blocks(info.height, info.width, 1, block_rows):
-                strip = reader.read(Window(0, r0, info.width, r1 - r0))
-                values = strip[valid_pixels(strip, nodata)].astype(np.float64)
-                if len(values):
-                    lo = values.min(axis=0) if lo is None else np.minimum(lo, values.min(axis=0))
-                    hi = values.max(axis=0) if hi is None else np.maximum(hi, values.max(axis=0))
-        finally:
-            reader.close()
+        a, b = _valid_ranges(path, nodata, block_rows, work)
+        if a is not None:
+            lo = a if lo is None else np.minimum(lo, a)
+            hi = b if hi is None else np.maximum(hi, b)
     if lo is None:
         raise InputError(f"the HR image(s) {', '.join(s.hr.path for s in scenes)} hold no valid pixel: "
                          "check --nodata")

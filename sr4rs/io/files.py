@@ -16,6 +16,25 @@ from ..errors import OutputError
 _SIDE_FILES = ("", ".aux.xml", ".ovr", ".msk")  # GDAL may write these beside an image
 
 
+# Less free space than this where a write failed: the disk is full.
+_FULL_BYTES = 1024 ** 2
+
+
+def write_failure(path: str, reason: str, fix: str = "check free space and permissions, then run again",
+                  failed: Optional[str] = None) -> OutputError:
+    """The one-line error of a failed write (``failed``: what failed, by default writing ``path``),
+    saying so when the disk is full."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and (free < _FULL_BYTES or "No space left" in reason):
+        return OutputError(f"writing '{path}' failed: the disk holding '{folder}' is full ({free // 1024} kB free): "
+                           "free some space or write elsewhere, then run again")
+    return OutputError(f"{failed or f'writing {path!r} failed'} ({reason}): {fix}")
+
+
 def remove_quietly(path: str) -> None:
     """Remove a file, or a folder and its content, if it exists."""
     try:
@@ -47,8 +66,7 @@ class StagedFile:
             self.abort()  # side files GDAL wrote beside the temporary name (.aux.xml...)
         except OSError as err:
             self.abort()
-            raise OutputError(f"writing '{self.path}' failed ({err.strerror or err}): "
-                              "check free space and permissions, then run again") from None
+            raise write_failure(self.path, err.strerror or str(err)) from None
 
     def abort(self) -> None:
         """Remove the temporary file and GDAL's side files; the target is left untouched."""
@@ -70,8 +88,7 @@ def write_staged(path: str, write: Callable[[str], None], overwrite: bool = True
         write(staged.tmp)
     except OSError as err:
         staged.abort()
-        raise OutputError(f"cannot write {what} '{path}' ({getattr(err, 'strerror', None) or err}): "
-                          "check free space and permissions") from None
+        raise write_failure(path, getattr(err, "strerror", None) or str(err)) from None
     except BaseException:
         staged.abort()
         raise

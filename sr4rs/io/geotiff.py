@@ -5,11 +5,11 @@ import sys
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-from osgeo import gdal, gdal_array
 
-from ..errors import OutputError, first_line
+from ..errors import first_line
 from ..geo.windows import Window
-from .files import StagedFile
+from ._gdal import gdal, gdal_array
+from .files import StagedFile, write_failure
 from .rasters import BIGTIFF_THRESHOLD, default_creation_options
 from .source import OutputSpec
 
@@ -52,8 +52,8 @@ class GeoTiffSink:
             raise
         if reason is not None:
             self.abort()
-            raise OutputError(f"cannot create output '{path}' ({reason}): "
-                              "check the -co creation options, the folder and the free space")
+            raise write_failure(path, reason, "check the -co creation options, the folder and the free space",
+                                failed=f"cannot create output '{path}'")
 
     @property
     def tmp(self) -> str:
@@ -69,8 +69,8 @@ class GeoTiffSink:
             reason = first_line(err)
         # Raised outside the except block: GDAL's traceback would keep the dataset alive
         # until some later garbage collection, whose failing close GDAL can only print.
-        raise OutputError(f"writing '{self.path}' failed ({reason}): "
-                          "check free space, permissions and any -co creation options, then run again")
+        raise write_failure(self.path, reason, "check free space, permissions and any -co creation options, "
+                            "then run again")
 
     @property
     def block_size(self) -> Tuple[int, int]:
@@ -85,8 +85,7 @@ class GeoTiffSink:
             return
         except RuntimeError as err:
             reason = first_line(err)
-        raise OutputError(f"writing '{self.path}' failed ({reason}): check free space and permissions, "
-                          "then run again")
+        raise write_failure(self.path, reason)
 
     def commit(self) -> None:
         """Flush, check that the file closed cleanly and reads back, then rename it to the target."""
@@ -107,8 +106,7 @@ class GeoTiffSink:
             reason = first_line(err)
         if reason is not None:
             self.abort()
-            raise OutputError(f"writing '{self.path}' failed ({reason}): "
-                              "check free space and permissions, then run again")
+            raise write_failure(self.path, reason)
         self._staged.commit(final)
         self.abort()  # the first pass of a COG
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from osgeo import gdal
 
 from ..errors import OutputError, first_line
 from ..progress import Work
+from ._gdal import gdal
 from .files import write_staged
 from .rasters import open_raster
 

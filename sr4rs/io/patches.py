@@ -10,11 +10,11 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from osgeo import gdal, gdal_array
 
 from ..errors import InputError
 from ..geo.nodata import empty_patches, nonfinite_patches
 from ..geo.patches import PatchesDescription, PatchesLayout, check_file_lists, describe_layouts, layout_from_shape
+from ._gdal import gdal, gdal_array
 from .rasters import open_raster
 from .source import OutputSpec
 

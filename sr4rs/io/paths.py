@@ -11,9 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Tuple
 
-from osgeo import gdal
-
 from ..errors import OutputError
+from ._gdal import gdal
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # What an exported SavedModel folder holds; anything else in it is somebody's file.

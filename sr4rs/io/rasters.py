@@ -9,13 +9,12 @@ import re
 from typing import Dict, Sequence
 
 import numpy as np
-from osgeo import gdal, gdal_array
 
 from ..errors import InputError, first_line
 from ..geo.windows import Window
+from ._gdal import gdal, gdal_array
 from .source import RasterInfo
 
-gdal.UseExceptions()
 
 # Past this many uncompressed bytes a classic TIFF could overflow its 32-bit offsets.
 BIGTIFF_THRESHOLD = 4 * 1024 ** 3 - 64 * 1024 ** 2

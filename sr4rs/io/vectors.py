@@ -6,14 +6,11 @@ import math
 import os
 from typing import List, Optional, Tuple
 
-from osgeo import gdal, ogr, osr
-
 from ..errors import InputError
+from ._gdal import gdal, ogr, osr
 from .source import RasterInfo
 
-# Only GDAL raises: ogr/osr results are checked here instead (ogr/osr.UseExceptions() would stack
-# above GDAL's own mode).
-gdal.UseExceptions()
+# Only GDAL raises (configured in _gdal): ogr/osr results are checked here instead.
 
 
 def _srs(wkt: str) -> Optional[osr.SpatialReference]:

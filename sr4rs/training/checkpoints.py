@@ -2,13 +2,15 @@
 random generator and the counters, so that a resumed run ends exactly where an uninterrupted one does."""
 from __future__ import annotations
 
+import glob
 import logging
 import os
 from typing import Optional
 
 import tensorflow as tf
 
-from ..errors import TrainingError
+from ..errors import TrainingError, first_line
+from ..io.files import remove_quietly, write_failure
 from .gan import SRGAN
 
 log = logging.getLogger(__name__)
@@ -57,12 +59,24 @@ class Checkpoints:
         try:
             target.restore(path).expect_partial().assert_existing_objects_matched()
             reason = None
-        except (tf.errors.OpError, AssertionError, ValueError) as err:
-            reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        except Exception as err:  # noqa: BLE001 (a damaged file raises IndexError, OpError, ValueError...)
+            reason = first_line(err, 200)
         if reason is not None:
             raise TrainingError(f"checkpoint '{path}' cannot be restored ({reason}): it is corrupt or was made "
                                 "with other --arch/--depth/--nresblocks")
         log.info("restored %s at step %d", path, self.counters["step"])
 
     def save(self) -> str:
-        return self.manager.save(checkpoint_number=self.counters["step"])
+        """Save the state; a failure (a full disk, a folder gone read-only) removes what it began to write
+        and keeps the earlier checkpoints."""
+        number = self.counters["step"]
+        try:
+            return self.manager.save(checkpoint_number=number)
+        except (tf.errors.OpError, OSError) as err:
+            reason = first_line(err, 200)
+        prefix = os.path.join(self.manager.directory, f"ckpt-{number}")
+        for leftover in glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"):
+            remove_quietly(leftover)
+        keep = f"; the last good checkpoint is {self.latest}" if self.latest else ""
+        raise write_failure(prefix, reason.split("; ")[-1], f"check free space and permissions{keep}",
+                            failed=f"saving checkpoint '{prefix}' failed")

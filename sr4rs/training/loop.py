@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional
 
 from ..errors import InputError, TrainingError
 from ..geo.patches import PatchesDescription
+from ..io.files import remove_quietly, write_failure
 from ..io.patches import describe_patches
 from ..io.rasters import read_info
 from ..model.contract import ModelMetadata
@@ -65,9 +66,6 @@ class _Run:
         import keras
 
         from ..data.datasets import PatchesDataset
-        from .checkpoints import Checkpoints, Counters, latest_checkpoint
-        from .gan import SRGAN
-        from .monitoring import Monitor
 
         self.cfg, self.desc = cfg, desc
         if cfg.seed is not None:
@@ -76,15 +74,37 @@ class _Run:
         self.source = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
         self.valid = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) \
             if cfg.valid_lr_patches else None
-        os.makedirs(cfg.save_ckpt, exist_ok=True)
-        cfg.save(cfg.save_ckpt)
-        self.gan = SRGAN(cfg, desc.lr_bands, desc.ratio)
+        self.created, self.checkpoints = not os.path.exists(cfg.save_ckpt), None
+        try:
+            os.makedirs(cfg.save_ckpt, exist_ok=True)
+            cfg.save(cfg.save_ckpt)
+        except OSError as err:
+            self.discard()
+            raise write_failure(os.path.join(cfg.save_ckpt, "config.json"), err.strerror or str(err)) from None
+
+    def prepare(self) -> None:
+        """Networks, optimisers and checkpoints, restored from --load_ckpt when given; monitoring."""
+        from .checkpoints import Checkpoints, Counters, latest_checkpoint
+        from .gan import SRGAN
+        from .monitoring import Monitor
+
+        cfg = self.cfg
+        self.gan = SRGAN(cfg, self.desc.lr_bands, self.desc.ratio)
         self.counters = Counters()
         self.checkpoints = Checkpoints(self.gan, self.counters, cfg.save_ckpt, cfg.keep_ckpt)
         if cfg.load_ckpt is not None:
             self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
         self.monitor = Monitor(cfg)
-        self.steps_per_epoch = desc.count // cfg.batchsize
+        self.steps_per_epoch = self.desc.count // cfg.batchsize
+
+    def discard(self) -> None:
+        """A run that made its checkpoint folder and saved no checkpoint takes the folder back."""
+        if self.created and (self.checkpoints is None or self.checkpoints.latest is None):
+            remove_quietly(os.path.join(self.cfg.save_ckpt, "config.json"))
+            try:
+                os.rmdir(self.cfg.save_ckpt)
+            except OSError:
+                pass  # something else is in it now: left alone
 
     def batches(self, phase_index: int, epoch: int):
         cfg = self.cfg
@@ -138,6 +158,23 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
     desc = check_data(cfg)
     run = _Run(cfg, desc)
     start = time.perf_counter()
+    try:
+        run.prepare()
+        result = _train_phases(run, on_step, cancel)
+    except BaseException:
+        run.discard()
+        raise
+    result.seconds = time.perf_counter() - start
+    if cfg.savedmodel:
+        if cancel is not None:
+            cancel.check()
+        result.savedmodel = export(cfg, run.gan.generator, desc, result)
+    return result
+
+
+def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
+    """Pre-training (with --pretrain) then training, epoch by epoch, a checkpoint after each."""
+    cfg = run.cfg
     result = TrainResult(step=run.counters["step"], epoch=run.counters["epoch"], losses={})
     last_good = run.checkpoints.latest
     if cfg.finetune:
@@ -159,9 +196,6 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
             run.counters.phase.assign(1)
     run.monitor.close()
     result.step, result.epoch = run.counters["step"], run.counters["epoch"]
-    result.seconds = time.perf_counter() - start
-    if cfg.savedmodel:
-        result.savedmodel = export(cfg, run.gan.generator, desc, result)
     return result
 
 
