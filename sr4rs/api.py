@@ -26,7 +26,7 @@ from .io.rasters import GdalSource, parse_creation_options, read_info
 from .io.source import MemorySink, MemorySource, RasterInfo
 from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
 from .model.contract import InputSpec, ModelMetadata, read_metadata
-from .model.load import LoadedModel, SessionModel, load_model as _load_model
+from .model.load import LoadedModel, SessionModel, check_model_dir, load_model as _load_model
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress
@@ -38,7 +38,7 @@ __all__ = [
     "DEFAULT_BORDER", "ENCODING_CHOICES", "Evaluation", "ExtractReport", "ExtractionPlan", "GdalSource", "InputError",
     "InputSpec", "LOSS_TYPES", "LoadedModel", "MemorySink", "MemorySource", "ModelError", "ModelInfo",
     "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
-    "StepCallback", "TrainConfig", "bundled_model_path", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
+    "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
     "check_out_dir", "default_model_path", "evaluate", "extract", "extract_patches", "format_table", "input_pixels",
     "list_models", "load_model", "parse_creation_options", "plan_evaluation", "plan_extraction", "read_info",
     "run_evaluation", "super_resolve", "train", "write_quicklook",
@@ -99,6 +99,21 @@ def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str,
         check_output_path(target.path, target.flag)
 
 
+def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
+                options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None) -> Tuple[List[RasterInfo], str]:
+    """Everything ``apply`` checks before loading the model (inputs readable, outputs safe, options in
+    range); returns the inputs' descriptions and the model's folder. Cheap: no TensorFlow."""
+    infos = [read_info(p) for p in _paths(inputs)]
+    nbands = infos[0].count if len(infos) == 1 else None
+    model_path = model.path if isinstance(model, LoadedModel) else resolve_model(model, nbands)
+    if not isinstance(model, LoadedModel):
+        check_model_dir(model_path)
+        read_metadata(model_path)  # a damaged metadata file is reported now, not after TensorFlow's start-up
+    check_apply_paths(infos, model_path, output, quicklook, options.overwrite)
+    check_options(options)
+    return infos, model_path
+
+
 def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
           options: ApplyOptions = ApplyOptions(), *, quicklook: Optional[str] = None, scale: Optional[int] = None,
           backend: str = "native", progress: Optional[Progress] = None,
@@ -108,11 +123,7 @@ def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str
     model for the input's band count); ``quicklook``: also a PNG of the result. Inputs, outputs and
     options are checked before the model is loaded."""
     paths = _paths(inputs)
-    infos = [read_info(p) for p in paths]  # a bad input is reported before the model is loaded
-    nbands = infos[0].count if len(infos) == 1 else None
-    model_path = model.path if isinstance(model, LoadedModel) else resolve_model(model, nbands)
-    check_apply_paths(infos, model_path, output, quicklook, options.overwrite)
-    check_options(options)
+    infos, model_path = check_apply(paths, output, model, options, quicklook)
     if not isinstance(model, LoadedModel):
         model = _load_model(model_path, scale=scale)
     if backend == "otbtf":
@@ -145,6 +156,15 @@ def super_resolve(inputs: Union[str, Sequence[str]], model: Union[str, LoadedMod
                   cancel: Optional[CancelToken] = None) -> ApplyReport:
     """``apply`` with the arguments in the order of earlier releases (inputs, model, output)."""
     return apply(inputs, output, model, options, progress=progress, cancel=cancel)
+
+
+def check_train(config: TrainConfig) -> None:
+    """Everything ``train`` checks before TensorFlow is involved: flags, paths, patches files."""
+    from .training.config import check_config
+    from .training.loop import check_data
+
+    check_config(config)
+    check_data(config)
 
 
 def train(config: TrainConfig, on_step: Optional[StepCallback] = None,

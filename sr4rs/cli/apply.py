@@ -41,6 +41,7 @@ def run(args: argparse.Namespace, cancel=None) -> int:
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
                                cog=args.cog, overwrite=args.overwrite)
     model = api.bundled_model_path(args.model) if args.model else args.savedmodel
+    api.check_apply(args.input, args.output, model, options, args.quicklook)  # at once, before TensorFlow starts
     total = api.input_pixels(args.input)
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:

@@ -99,10 +99,11 @@ class _Bars:
 
 
 def run(args: argparse.Namespace, cancel=None) -> int:
-    quiet_tensorflow()
     from .. import api
 
     cfg = config_from_args(args)
+    api.check_train(cfg)  # at once, before TensorFlow starts
+    quiet_tensorflow()
     bars = _Bars(cfg.epochs, args.no_progress)
     try:
         result = api.train(cfg, bars, cancel)
