@@ -11,7 +11,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["sr4rs", "sr4rs.*"]),
     package_data={"sr4rs.model": ["bundled/*/saved_model.pb", "bundled/*/variables/*", "bundled/*/assets.extra/*",
-                                  "bundled/*/fingerprint.pb"]},
+                                  "bundled/*/fingerprint.pb"],
+                  "sr4rs.io": ["sensors/*.json"]},
     include_package_data=True,
     # GDAL's Python bindings must match the system libgdal: install them with
     # pip install --no-build-isolation "GDAL==$(gdal-config --version)" (scripts/setup.sh does).

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
 from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
+from .data.fusion import FusionPlan, FusionReport, extract_set, plan_fusion_extraction
 from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
 from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
 from .evaluation.reports import Evaluation, format_table
+from .evaluation.fusion import FUSION_BASELINES, plan_fusion_evaluation
 from .evaluation.run import check_out_dir, evaluate, run_evaluation
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.engine import ApplyReport, run_apply
@@ -21,6 +23,8 @@ from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
 from .io.files import check_output_path
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
+from .io.products import is_product, open_product, parse_bands, resolve as resolve_bands
+from .io.sensors import Sensor, get_sensor, sensors
 from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .io.source import MemorySink, MemorySource, RasterInfo
@@ -57,6 +61,11 @@ class ModelInfo:
     description: str
 
 
+def list_sensors() -> List[Sensor]:
+    """The sensors whose products sr4rs reads: shipped ones, and those of the folders in SR4RS_SENSORS."""
+    return list(sensors().values())
+
+
 def list_models() -> List[ModelInfo]:
     """The models bundled with sr4rs, by name (``--model NAME`` picks one)."""
     models = []
@@ -85,10 +94,12 @@ def input_pixels(inputs: Union[str, Sequence[str]]) -> int:
 
 
 def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str, quicklook: Optional[str],
-                      overwrite: bool) -> None:
+                      overwrite: bool, originals: Sequence[str] = ()) -> None:
     """The output and the quicklook, checked before any work: not an input (nor a file of one, nor inside
-    the model's folder), not each other, replaced only when they are an earlier apply output and PNG."""
+    the model's folder or a product), not each other, replaced only when they are an earlier apply output
+    and PNG."""
     reads = [r for info in infos for r in raster_reads(info.files or (info.path,), "--input")]
+    reads += [Read(p, "--input") for p in originals]
     if model_path and os.path.isdir(model_path):
         reads.append(Read(model_path, "--savedmodel"))
     targets = [Target(output, "--output", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))]
@@ -99,33 +110,86 @@ def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str,
         check_output_path(target.path, target.flag)
 
 
+def open_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
+                sensor: Optional[str] = None, metadata: Optional[ModelMetadata] = None) -> List[str]:
+    """What GDAL reads for each input: a product's bands (``bands``, else the bands of each input of the model
+    described by ``metadata``) as a virtual raster, the ``bands`` of one raster, or the raster itself."""
+    paths = _paths(inputs)
+    if bands and len(paths) > 1:
+        raise InputError("--bands picks bands of one input: give one --input with it (or a product alone)")
+    if len(paths) == 1 and not bands and metadata is not None and (sensor or is_product(paths[0])):
+        return [resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs]
+    return [resolve_bands(p, bands, sensor) for p in paths]
+
+
+def open_groups(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
+                sensor: Optional[str] = None) -> List[str]:
+    """Images of several resolutions, finest first: the ``inputs`` themselves, or the ``bands`` of one product
+    grouped by native resolution (each group a virtual raster)."""
+    paths = _paths(inputs)
+    if len(paths) == 1 and (sensor or is_product(paths[0])):
+        if not bands:
+            resolve_bands(paths[0], None, sensor)  # says which bands the product has
+        product = open_product(paths[0], sensor)
+        groups: dict = {}
+        for name in bands:
+            groups.setdefault(product.sensor.band(name).resolution, []).append(name)
+        return [resolve_bands(paths[0], groups[r], sensor) for r in sorted(groups)]
+    if bands:
+        raise InputError("--bands with several --input: give each image's bands in its file, or one product")
+    return paths
+
+
+@dataclass(frozen=True)
+class ApplyInputs:
+    """The inputs of an apply, resolved and checked: what GDAL reads, their descriptions, the model's folder."""
+
+    paths: Tuple[str, ...]
+    infos: Tuple[RasterInfo, ...]
+    model_path: str
+
+
+def _model_for(paths: Sequence[str], model, bands: Optional[Sequence[str]], sensor: Optional[str]) -> str:
+    """The model's folder: the one given, or the bundled model for the band count of the input."""
+    if isinstance(model, LoadedModel):
+        return model.path
+    if model is not None or bands:
+        return resolve_model(model, len(bands) if bands else None)
+    if len(paths) == 1 and (sensor or is_product(paths[0])):
+        resolve_bands(paths[0], None, sensor)  # a product needs --bands (or a model naming its bands): says so
+    return resolve_model(None, read_info(paths[0]).count if len(paths) == 1 else None)
+
+
 def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
-                options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None) -> Tuple[List[RasterInfo], str]:
+                options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None,
+                bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None) -> ApplyInputs:
     """Everything ``apply`` checks before loading the model (inputs readable, outputs safe, options in
-    range); returns the inputs' descriptions and the model's folder. Cheap: no TensorFlow."""
-    infos = [read_info(p) for p in _paths(inputs)]
-    nbands = infos[0].count if len(infos) == 1 else None
-    model_path = model.path if isinstance(model, LoadedModel) else resolve_model(model, nbands)
+    range). Cheap: no TensorFlow."""
+    originals = _paths(inputs)
+    model_path = _model_for(originals, model, bands, sensor)
     if not isinstance(model, LoadedModel):
         check_model_dir(model_path)
-        read_metadata(model_path)  # a damaged metadata file is reported now, not after TensorFlow's start-up
-    check_apply_paths(infos, model_path, output, quicklook, options.overwrite)
+    metadata = model.metadata if isinstance(model, LoadedModel) else read_metadata(model_path)
+    paths = open_inputs(originals, bands, sensor, metadata)
+    infos = [read_info(p) for p in paths]
+    check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals)
     check_options(options)
-    return infos, model_path
+    return ApplyInputs(tuple(paths), tuple(infos), model_path)
 
 
 def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
           options: ApplyOptions = ApplyOptions(), *, quicklook: Optional[str] = None, scale: Optional[int] = None,
-          backend: str = "native", progress: Optional[Progress] = None,
-          cancel: Optional[CancelToken] = None) -> ApplyReport:
-    """Super-resolve ``inputs`` (one image per model input, finest first) into the GeoTIFF ``output``
-    with ``model`` (a bundled model's name, a SavedModel folder, a loaded model, or None: the bundled
-    model for the input's band count); ``quicklook``: also a PNG of the result. Inputs, outputs and
-    options are checked before the model is loaded."""
-    paths = _paths(inputs)
-    infos, model_path = check_apply(paths, output, model, options, quicklook)
+          bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None, backend: str = "native",
+          progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """Super-resolve ``inputs`` (one image per model input, finest first; or one product, whose ``bands``
+    default to those the model takes) into the GeoTIFF ``output`` with ``model`` (a bundled model's name,
+    a SavedModel folder, a loaded model, or None: the bundled model for the input's band count);
+    ``quicklook``: also a PNG of the result. Inputs, outputs and options are checked before the model is
+    loaded."""
+    checked = check_apply(inputs, output, model, options, quicklook, bands, sensor)
+    paths, infos = list(checked.paths), list(checked.infos)
     if not isinstance(model, LoadedModel):
-        model = _load_model(model_path, scale=scale)
+        model = _load_model(checked.model_path, scale=scale)
     if backend == "otbtf":
         from .inference.otbtf import apply_with_otbtf
 

@@ -16,8 +16,10 @@ PROG = "sr4rs apply"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, action="append", metavar="IMAGE",
-                        help="low-resolution image (any GDAL raster); a model with several inputs takes one "
-                        "--input each, finest first")
+                        help="low-resolution image (any GDAL raster), or a product (Sentinel-2 .SAFE or .zip, Landsat "
+                        "Collection 2 folder); a model with several inputs takes one --input each, finest first, "
+                        "or one product")
+    opt.bands(parser)
     opt.model(parser)
     parser.add_argument("--output", required=True, help="output GeoTIFF")
     opt.encoding(parser, "the output", bare=True)
@@ -41,12 +43,14 @@ def run(args: argparse.Namespace, cancel=None) -> int:
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
                                cog=args.cog, overwrite=args.overwrite)
     model = api.bundled_model_path(args.model) if args.model else args.savedmodel
-    api.check_apply(args.input, args.output, model, options, args.quicklook)  # at once, before TensorFlow starts
-    total = api.input_pixels(args.input)
+    # Checked at once, before TensorFlow starts.
+    checked = api.check_apply(args.input, args.output, model, options, args.quicklook, args.bands, args.sensor)
+    total = checked.infos[0].width * checked.infos[0].height
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
         report = api.apply(args.input, args.output, model, options, quicklook=args.quicklook, scale=args.scale,
-                           backend=args.backend, progress=bar.update, cancel=cancel)
+                           bands=args.bands, sensor=args.sensor, backend=args.backend, progress=bar.update,
+                           cancel=cancel)
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "
           f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0

@@ -15,9 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hr", action="append", metavar="IMAGE",
                         help="high-resolution reference image (repeatable); without --hr, the --lr images are "
                         "scored without reference: consistency figures only")
+    parser.add_argument("--input", action="append", metavar="IMAGE",
+                        help="for fusion models: the images of one area at their native resolutions, finest first "
+                        "(repeatable), or one product with --bands of several resolutions; scored by Wald's protocol "
+                        "against cubic upsampling, the regression baseline and OTB's pansharpening")
     parser.add_argument("--lr", action="append", metavar="IMAGE",
                         help="low-resolution image of the --hr in the same position (repeatable); "
                         "without --lr, the HR images are degraded by the model's factor (Wald's protocol)")
+    opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.nodata(parser)
     # default None: the library's DEFAULT_BORDER (16)
     parser.add_argument("--border", type=int, help="HR pixels left out along the image edges and around "
@@ -46,21 +51,45 @@ def _models(args: argparse.Namespace, api):
     return models or None
 
 
+def _fusion_plan(args, api, border):
+    if args.hr or args.lr:
+        raise api.InputError("--input (fusion models) goes without --hr and --lr")
+    models = _models(args, api)
+    if not models:
+        raise api.InputError("give the fusion model(s) to score with --model or --savedmodel")
+    paths = api.open_groups(args.input, args.bands, args.sensor)
+    if args.out:
+        api.check_out_dir(args.out, args.overwrite, list(args.input) + models)
+    quiet_tensorflow()
+    return api.plan_fusion_evaluation(models, paths, nodata=args.nodata, border=border, tile_size=args.ts,
+                                      pad=args.pad, data_range=_data_range(args.data_range),
+                                      panel_window=tuple(args.panel_window) if args.panel_window else None)
+
+
 def run(args: argparse.Namespace, cancel=None) -> int:
     from .. import api
 
     border = api.DEFAULT_BORDER if args.border is None else args.border
     if args.keep_images and not args.out:
         raise api.InputError("--keep-images needs --out FOLDER to keep them in")
+    if args.input:
+        return _report(api, _fusion_plan(args, api, border), args, cancel)
+    originals = (args.hr or []) + (args.lr or [])
+    hr = [api.open_inputs(p, args.bands, args.sensor)[0] for p in args.hr or []]
+    lr = [api.open_inputs(p, args.bands, args.sensor)[0] for p in args.lr or []]
     # Mistyped paths and existing reports are reported at once, before TensorFlow's seconds of import.
-    api.check_evaluation_inputs(args.hr, args.lr, border=border)
+    api.check_evaluation_inputs(hr, lr, border=border)
     models = _models(args, api)
     if args.out:
-        api.check_out_dir(args.out, args.overwrite, (args.hr or []) + (args.lr or []) + (models or []))
+        api.check_out_dir(args.out, args.overwrite, originals + (models or []))
     quiet_tensorflow()
-    plan = api.plan_evaluation(models, args.hr, args.lr, factor=args.scale, nodata=args.nodata,
+    plan = api.plan_evaluation(models, hr, lr, factor=args.scale, nodata=args.nodata,
                                border=border, tile_size=args.ts, pad=args.pad, data_range=_data_range(args.data_range),
                                panel_window=tuple(args.panel_window) if args.panel_window else None)
+    return _report(api, plan, args, cancel)
+
+
+def _report(api, plan, args, cancel) -> int:
     with progress_bar(plan.work, "evaluating", disable=args.no_progress) as bar:
         evaluation = api.run_evaluation(plan, args.out, overwrite=args.overwrite, keep_images=args.keep_images,
                                         progress=bar.update, cancel=cancel)

@@ -5,7 +5,9 @@ one image (--hr with --factor) whose LR side is made by Wald's protocol. Patches
 come from a grid (--patch-size, --step, in LR pixels) or are centred on the
 points of a vector file (--points). With --val-fraction, OUT.tif becomes
 OUT_train.tif and OUT_val.tif. Beside each patches image, OUT.csv lists the
-patch centres in map coordinates.
+patch centres in map coordinates. For fusion networks: one --input per
+resolution (finest first), or a product with --bands of several resolutions,
+and --out FOLDER: a patch set made by Wald's protocol.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ PROG = "sr4rs extract"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.split("\n\n", 1)[1].replace("\n", " ")
     parser.add_argument("--lr", help="low-resolution image; without it, --hr is degraded by --factor (Wald)")
-    parser.add_argument("--hr", required=True, help="high-resolution image, aligned with --lr")
+    parser.add_argument("--hr", help="high-resolution image, aligned with --lr")
+    parser.add_argument("--input", action="append", metavar="IMAGE", help="for a fusion patch set: an image per "
+                        "resolution, finest first (repeatable), or one product whose --bands span resolutions")
     parser.add_argument("--factor", type=int, help="scale factor: required without --lr (Wald's protocol); "
                         "with --lr, checked against the images' pixel size ratio")
     parser.add_argument("--patch-size", type=int, required=True, help="LR patch size in LR pixels "
@@ -29,29 +33,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step", type=int, help="grid step in LR pixels (default: the patch size, no overlap)")
     parser.add_argument("--points", help="vector file (GeoPackage, GeoJSON, shapefile...) of patch centres, "
                         "first layer, reprojected to the image CRS; replaces the grid")
-    parser.add_argument("--out-lr", required=True, help="output LR patches image (GeoTIFF)")
-    parser.add_argument("--out-hr", required=True, help="output HR patches image (GeoTIFF)")
+    parser.add_argument("--out-lr", help="output LR patches image (GeoTIFF)")
+    parser.add_argument("--out-hr", help="output HR patches image (GeoTIFF)")
+    parser.add_argument("--out", metavar="FOLDER", help="output patch set folder (with --input)")
     parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of the patches drawn at random "
                         "for validation, written to *_val.tif (the rest to *_train.tif); default 0: no split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation draw (default 0)")
+    opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.encoding(parser, "the patches")
     opt.nodata(parser, "; patches holding nodata are skipped")
     opt.overwrite(parser, "existing outputs")
     opt.no_progress(parser)
 
 
-def run(args: argparse.Namespace, cancel=None) -> int:
-    from .. import api
-
-    plan = api.plan_extraction(args.lr, args.hr, args.patch_size, step=args.step, points=args.points,
-                               factor=args.factor, nodata=args.nodata)
+def _pairs(args: argparse.Namespace, api, cancel) -> str:
+    if not (args.hr and args.out_lr and args.out_hr) or args.input or args.out:
+        raise api.InputError("give --hr (and --lr or --factor) with --out-lr and --out-hr; or --input images with --out "
+                             "for a fusion patch set")
+    hr = api.open_inputs(args.hr, args.bands, args.sensor)[0]
+    lr = api.open_inputs(args.lr, args.bands, args.sensor)[0] if args.lr else None
+    originals = [p for p in (args.lr, args.hr) if p]
+    plan = api.plan_extraction(lr, hr, args.patch_size, step=args.step, points=args.points, factor=args.factor,
+                               nodata=args.nodata, originals=originals)
     with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
         report = api.extract(plan, args.out_lr, args.out_hr, val_fraction=args.val_fraction, seed=args.seed,
                              encoding=args.encoding, overwrite=args.overwrite, progress=bar.update, cancel=cancel)
-    skipped = ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
     split = f" ({report.train} train, {report.val} val)" if report.val else ""
-    print(f"kept {report.kept} of {report.candidates} patches{split}, skipped {skipped}; "
-          f"LR {report.patch_size} px, HR {report.hr_patch_size} px (x{report.ratio}); "
-          f"wrote {', '.join(f for f in report.files if not f.endswith('.csv'))}",
-          file=sys.stderr)
+    return (f"kept {report.kept} of {report.candidates} patches{split}, skipped {_skipped(report)}; "
+            f"LR {report.patch_size} px, HR {report.hr_patch_size} px (x{report.ratio}); "
+            f"wrote {', '.join(f for f in report.files if not f.endswith('.csv'))}")
+
+
+def _set(args: argparse.Namespace, api, cancel) -> str:
+    if not args.out or args.hr or args.lr or args.out_lr or args.out_hr or args.points or args.factor:
+        raise api.InputError("a fusion patch set takes --input images (or one product with --bands) and --out FOLDER; "
+                             "its factor comes from the images' resolutions")
+    paths = api.open_groups(args.input, args.bands, args.sensor)
+    plan = api.plan_fusion_extraction(paths, args.patch_size, step=args.step, nodata=args.nodata,
+                                      originals=args.input)
+    with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
+        report = api.extract_set(plan, args.out, val_fraction=args.val_fraction, seed=args.seed,
+                                 overwrite=args.overwrite, progress=bar.update, cancel=cancel)
+    split = f" ({report.train} train, {report.val} val)" if report.val else ""
+    return (f"kept {report.kept} of {report.candidates} patches{split}, skipped {_skipped(report)}; factors "
+            f"{', '.join(map(str, plan.factors))} (Wald x{plan.wald}); wrote {', '.join(report.folders)}")
+
+
+def _skipped(report) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
+
+
+def run(args: argparse.Namespace, cancel=None) -> int:
+    from .. import api
+
+    print(_set(args, api, cancel) if args.input else _pairs(args, api, cancel), file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ COMMANDS = {
     "extract": "Cut LR/HR patch pairs (OTBTF patches images) for training.",
     "train": "Train a super-resolution network on patches and export a SavedModel.",
     "models": "List the models bundled with sr4rs.",
+    "sensors": "List the sensors whose products sr4rs reads (Sentinel-2, Landsat...), with their bands.",
 }
 
 

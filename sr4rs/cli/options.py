@@ -61,3 +61,19 @@ def no_progress(parser: argparse.ArgumentParser) -> None:
 def creation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-co", "--co", dest="creation_options", action="append", default=[],
                         metavar="NAME=VALUE", help="GDAL creation option, as gdal_translate -co (repeatable)")
+
+
+def bands(parser: argparse.ArgumentParser, what: str = "the input") -> None:
+    """--bands and --sensor: bands picked from a product (or one raster) by name."""
+    parser.add_argument("--bands", type=_band_list, metavar="B4,B3,B2", help=f"bands of {what}, in order, by name "
+                        "(a product's band names or aliases, a GeoTIFF's band descriptions) or number; for a product, "
+                        "default: the bands the model takes")
+    parser.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a product (default: detected; "
+                        "sr4rs sensors lists them), or a sensor description file")
+
+
+def _band_list(text: str):
+    names = [n for n in text.replace(",", " ").split() if n]
+    if not names:
+        raise argparse.ArgumentTypeError("give band names such as B4,B3,B2")
+    return names

@@ -20,10 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..api import LOSS_TYPES, NETWORKS, VGG_FEATURES, TrainConfig
 
     d = TrainConfig(lr_patches=(), hr_patches=(), save_ckpt="")
-    p.add_argument("--lr_patches", nargs="+", required=True, help="LR patches images (OTBTF format)")
-    p.add_argument("--hr_patches", nargs="+", required=True, help="HR patches images, same order as --lr_patches")
-    p.add_argument("--valid_lr_patches", nargs="+", default=(), help="validation LR patches (PSNR vs bicubic "
-                   "each epoch)")
+    p.add_argument("--lr_patches", nargs="+", required=True, help="LR patches images (OTBTF format), or patch set "
+                   "folders (several inputs and a target, from sr4rs extract with several --input) for --arch fusion")
+    p.add_argument("--hr_patches", nargs="+", default=(), help="HR patches images, same order as --lr_patches "
+                   "(not with patch sets, which hold their target)")
+    p.add_argument("--valid_lr_patches", nargs="+", default=(), help="validation LR patches or patch sets (PSNR vs "
+                   "bicubic each epoch)")
     p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
     p.add_argument("--save_ckpt", required=True, help="checkpoint folder (one checkpoint per epoch)")
     p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix)")
@@ -31,7 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "the epoch count and the optimiser")
     p.add_argument("--savedmodel", help="export a SavedModel here at the end")
     opt.overwrite(p, "an existing --savedmodel folder")
-    p.add_argument("--preview", help="LR image whose super-resolved centre is logged to TensorBoard each epoch")
+    p.add_argument("--preview", help="LR image (or product: its --bands) whose super-resolved centre is logged to "
+                   "TensorBoard each epoch")
+    p.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a --preview product (default: detected)")
     p.add_argument("--logdir", help="TensorBoard log folder")
     p.add_argument("--vggfile", help="VGG19 weights (vgg19.npy) for the perceptual loss; nothing is downloaded")
     p.add_argument("--lr_scale", type=float, default=d.lr_scale, help="LR radiometric scaling (built into the model)")
@@ -101,6 +105,8 @@ class _Bars:
 def run(args: argparse.Namespace, cancel=None) -> int:
     from .. import api
 
+    if args.preview and (args.sensor or api.is_product(args.preview)):  # a product: the bands of --bands
+        args.preview = api.open_inputs(args.preview, args.bands or None, args.sensor)[0]
     cfg = config_from_args(args)
     api.check_train(cfg)  # at once, before TensorFlow starts
     quiet_tensorflow()

@@ -14,18 +14,45 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..geo.patches import PatchesDescription
-from ..io.patches import PatchesReader, as_list, check_patch_content, describe_patches, with_reader
+from ..io.patches import PatchesReader, as_list, describe_patches, describe_sets, read_checked, with_reader
 
 
-class PatchesDataset:
-    """LR/HR patches files, checked and loaded (or opened for streaming) once; ``batches``
-    makes the tf.data pipeline of one pass, so that a trainer can give every epoch a seed
-    of its own and a resumed run replays exactly the epochs it had not done."""
+class _Indexed:
+    """Samples found by index (``self._lookup``), ``self.count`` of them; ``batches`` makes the tf.data
+    pipeline of one pass, so that a trainer can give every epoch a seed of its own and a resumed run
+    replays exactly the epochs it had not done."""
+
+    count: int
+
+    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
+                repeat: bool = False, drop_remainder: bool = False) -> tf.data.Dataset:
+        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass)."""
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
+        lookup = self._lookup
+        ds = tf.data.Dataset.range(self.count)
+        if shuffle:
+            ds = ds.shuffle(self.count, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        if augment:
+            # A fresh random draw per element and per pass, reproducible from ``seed``.
+            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(lookup(i), r),
+                                                       num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+class PatchesDataset(_Indexed):
+    """LR/HR patches files, checked and loaded (or opened for streaming) once: (lr, hr) samples."""
 
     def __init__(self, lr_files: Sequence[str], hr_files: Sequence[str], streaming: bool = False,
                  check_content: bool = True):
         lr_files, hr_files = as_list(lr_files), as_list(hr_files)
         self.description = describe_patches(lr_files, hr_files)
+        self.count = self.description.count
         if streaming:
             if check_content:
                 for path in lr_files + hr_files:
@@ -34,25 +61,23 @@ class PatchesDataset:
         else:
             self._lookup = _memory_lookup(self.description, check_content)
 
-    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
-                repeat: bool = False, drop_remainder: bool = False) -> tf.data.Dataset:
-        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass)."""
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
-        lookup = self._lookup
-        ds = tf.data.Dataset.range(self.description.count)
-        if shuffle:
-            ds = ds.shuffle(self.description.count, seed=seed, reshuffle_each_iteration=True)
-        if repeat:
-            ds = ds.repeat()
-        if augment:
-            # A fresh random draw per element and per pass, reproducible from ``seed``.
-            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(*lookup(i), r),
-                                                       num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+class PatchSetDataset(_Indexed):
+    """Patch sets (several inputs and a target), loaded once: ((input_0, input_1, ...), target) samples."""
+
+    def __init__(self, folders: Sequence[str], check_content: bool = True):
+        self.description = describe_sets(as_list(folders))
+        arrays = [[] for _ in range(len(self.description.factors) + 1)]
+        for patch_set in self.description.sets:
+            for k, layout in enumerate(patch_set.inputs + (patch_set.target,)):
+                arrays[k].append(read_checked(layout.path, check_content))
+        tensors = [tf.constant(np.concatenate(a).astype(np.float32)) for a in arrays]
+        self.count = self.description.count
+
+        def lookup(i):
+            return tuple(tf.gather(t, i) for t in tensors[:-1]), tf.gather(tensors[-1], i)
+
+        self._lookup = lookup
 
 
 def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: int, shuffle: bool = True,
@@ -75,14 +100,7 @@ def _memory_lookup(d: PatchesDescription, check_content: bool):
     lrs, hrs = [], []
     for lr_layout, hr_layout in d.pairs:
         for layout, out in ((lr_layout, lrs), (hr_layout, hrs)):
-            reader = PatchesReader(layout.path)
-            try:
-                patches = reader.read_all()
-            finally:
-                reader.close()
-            if check_content:
-                check_patch_content(patches, layout.path, 0, reader.nodata)
-            out.append(patches)
+            out.append(read_checked(layout.path, check_content))
     lr = tf.constant(np.concatenate(lrs).astype(d.lr_dtype, copy=False))
     hr = tf.constant(np.concatenate(hrs).astype(d.hr_dtype, copy=False))
 
@@ -121,14 +139,16 @@ def _streaming_lookup(d: PatchesDescription):
     return lookup
 
 
-def _augment(lr, hr, draw):
-    """One of the 8 symmetries of the square (``draw`` mod 8), applied to both patches alike."""
+def _augment(sample, draw):
+    """One of the 8 symmetries of the square (``draw`` mod 8), applied to every patch of the sample alike."""
     code = tf.math.floormod(draw, 8)
     k = tf.cast(code % 4, tf.int32)
-    lr_out, hr_out = tf.image.rot90(lr, k), tf.image.rot90(hr, k)
     flip = code >= 4
-    lr_out = tf.cond(flip, lambda: tf.reverse(lr_out, [1]), lambda: lr_out)
-    hr_out = tf.cond(flip, lambda: tf.reverse(hr_out, [1]), lambda: hr_out)
-    lr_out.set_shape(lr.shape)
-    hr_out.set_shape(hr.shape)
-    return lr_out, hr_out
+
+    def turn(x):
+        out = tf.image.rot90(x, k)
+        out = tf.cond(flip, lambda: tf.reverse(out, [1]), lambda: out)
+        out.set_shape(x.shape)
+        return out
+
+    return tf.nest.map_structure(turn, sample)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -49,6 +49,7 @@ class ExtractionPlan:
     lr_nodata: Optional[float]
     hr_nodata: Optional[float]
     points: Optional[str] = None
+    originals: Tuple[str, ...] = ()  # the paths as given (a product folder or zip), when they differ
 
     @property
     def wald(self) -> bool:
@@ -95,7 +96,7 @@ def _pair_geometry(lr_info: RasterInfo, hr_info: RasterInfo, factor: Optional[in
 
 def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step: Optional[int] = None,
                     points: Optional[str] = None, factor: Optional[int] = None,
-                    nodata: Optional[float] = None) -> ExtractionPlan:
+                    nodata: Optional[float] = None, originals: Sequence[str] = ()) -> ExtractionPlan:
     """Check the inputs and place the patches; reads no pixel.
 
     Pair mode (``lr_path`` given): same CRS, overlap, integer pixel size ratio (equal to ``factor`` if
@@ -128,7 +129,7 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
         lr_path=lr_path, hr_path=hr_path, geometry=geometry, patch_size=patch_size, windows=tuple(windows),
         lr_info=lr_info, hr_info=hr_info,
         lr_nodata=None if lr_info is None else resolve_nodata(lr_info.nodata, nodata),
-        hr_nodata=resolve_nodata(hr_info.nodata, nodata), points=points)
+        hr_nodata=resolve_nodata(hr_info.nodata, nodata), points=points, originals=tuple(originals))
 
 
 class _PairSource:
@@ -216,6 +217,7 @@ def check_outputs(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: 
              for r in raster_reads(info.files or (info.path,), flag)]
     if points:
         reads.append(Read(points, "--points"))
+    reads += [Read(p, "input") for p in plan.originals]
     targets = []
     for out in output_paths(out_lr, out_hr, val_fraction):
         for path, flag in ((out.lr, "--out-lr"), (out.hr, "--out-hr")):

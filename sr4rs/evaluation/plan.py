@@ -26,12 +26,15 @@ DEFAULT_BORDER = 16  # HR pixels
 
 @dataclass(frozen=True, eq=False)
 class Method:
-    """A row of the table: a model, or an upsampling of the LR image by GDAL."""
+    """A row of the table: a model, an upsampling of the LR image by GDAL, or (for fusion scenes) a classical
+    fusion of the LR image with the finer groups (``fusion``: ``regression``, or OTB's ``rcs``, ``lmvm``,
+    ``bayes`` pansharpening)."""
 
     name: str
     factor: int
     model: Optional[LoadedModel] = None
     resampling: Optional[str] = None  # GDAL's name, for baselines
+    fusion: Optional[str] = None
 
     @property
     def kind(self) -> str:
@@ -50,6 +53,10 @@ class Scene:
     nodata: Optional[float]
     lr_width: int
     lr_height: int
+    # A fusion scene: every resolution group, finest first (the last is ``hr``), and their factors relative to the
+    # finest; all are degraded by ``factor`` (the coarsest group's) and the coarsest is returned to its own grid.
+    groups: Tuple[RasterInfo, ...] = ()
+    group_factors: Tuple[int, ...] = ()
 
     @property
     def image(self) -> RasterInfo:
@@ -216,7 +223,7 @@ def _hr_scenes(stems, his, lis, pair_factors, factors, nodata, border) -> List[S
     return scenes
 
 
-def _peaks(data_range, count: int) -> Optional[np.ndarray]:
+def peaks_for(data_range, count: int) -> Optional[np.ndarray]:
     if data_range is None:
         return None
     peaks = np.asarray(data_range, float) * np.ones(count) if np.ndim(data_range) == 0 \
@@ -265,5 +272,5 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
     # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
     work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.factor == s.factor for m in methods))
                for s in scenes)
-    return EvaluationPlan(tuple(scenes), methods, first.band_names, border, _peaks(data_range, first.count), options,
+    return EvaluationPlan(tuple(scenes), methods, first.band_names, border, peaks_for(data_range, first.count), options,
                           panel_window, block_rows, reference and not lis, work, reference)

@@ -6,12 +6,13 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import InputError, OutputError
+from ..geo.nodata import resolve_nodata
 from ..inference.engine import run_apply
 from ..io.files import check_output_path, remove_quietly
 from ..io.geotiff import GeoTiffSink
@@ -20,10 +21,12 @@ from ..io.paths import Read, Target, check_targets, csv_with_header, json_with_k
 from ..io.rasters import GdalSource
 from ..model.load import LoadedModel
 from ..progress import CancelToken, Progress, Work
+from .fusion import guide_band, pansharpen, regression_baseline
 from .panel import panel_crop, write_panel
 from .plan import BASELINES, DEFAULT_BORDER, EvaluationPlan, Method, Scene, plan_evaluation
 from .reports import CSV_COLUMNS, Evaluation, assemble, write_reports
-from .scoring import Figures, check_valid_pixels, measure_data_range, score_consistency, score_scene, write_clean_lr, write_wald_lr
+from .scoring import (Figures, check_valid_pixels, measure_data_range, score_consistency, score_scene, write_clean_lr,
+                      write_degraded, write_wald_lr)
 
 JSON_NAME, CSV_NAME = "evaluation.json", "evaluation.csv"
 
@@ -61,21 +64,47 @@ def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool):
     return json_path, csv_path, panels
 
 
-def _produce(scene: Scene, index: int, method: Method, lr_path: str, folder: str, plan: EvaluationPlan,
+@dataclass(frozen=True)
+class _SceneImages:
+    """The LR image models run on, the one baselines interpolate (its holes a tagged number, which GDAL
+    leaves out rather than spreads), and the finer groups of a fusion scene (finest first), all degraded."""
+
+    lr: str
+    clean_lr: str
+    guides: Tuple[str, ...] = ()
+
+
+def _produce(scene: Scene, index: int, method: Method, images: _SceneImages, folder: str, plan: EvaluationPlan,
              work: Work) -> str:
     """One method's output for one scene, as a float32 GeoTIFF in ``folder``."""
     path = os.path.join(folder, f"{scene.name}_{index:02d}_{method.name.replace(' ', '_')}.tif")
-    if method.model is None:
-        return upsample(lr_path, path, scene.factor, method.resampling, work)
-    source = GdalSource(lr_path)
+    if method.model is None and method.fusion is None:
+        return upsample(images.clean_lr, path, scene.factor, method.resampling, work)
+    if method.fusion is not None:
+        return _classical_fusion(scene, method, images, path, folder, work)
+    sources = [GdalSource(p) for p in images.guides + (images.lr,)]
     try:
         options = plan.apply_options
-        run_apply(source, method.model, lambda spec: GeoTiffSink(path, spec, options.creation_options,
-                                                                 overwrite=True),
+        run_apply(sources, method.model, lambda spec: GeoTiffSink(path, spec, options.creation_options,
+                                                                  overwrite=True),
                   options, progress=work.progress, cancel=work.cancel)
     finally:
-        source.close()
+        for source in sources:
+            source.close()
     return path
+
+
+def _classical_fusion(scene: Scene, method: Method, images: _SceneImages, path: str, folder: str, work: Work) -> str:
+    cubic = upsample(images.clean_lr, path[:-4] + "_cubic.tif", scene.factor, "cubic")
+    try:
+        if method.fusion == "regression":
+            return regression_baseline(images.guides, images.clean_lr, scene, folder, path, cubic, work)
+        band = guide_band(images.guides[0], images.clean_lr, scene)
+        pansharpen(method.fusion, images.guides[0], band, cubic, path)
+        work.advance(scene.lr_width * scene.lr_height)
+        return path
+    finally:
+        remove_quietly(cubic)
 
 
 def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
@@ -123,35 +152,40 @@ class _Scratch:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _lr_images(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, work: Work) -> Tuple[str, str]:
-    """The LR image the models run on, and the one the baselines interpolate (holes tagged as a number,
-    which GDAL leaves out rather than spreading): both the Wald LR when the scene has no LR image."""
+def _lr_images(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, work: Work) -> _SceneImages:
+    """A scene's LR images: the Wald LR (and, for a fusion scene, every group degraded alike), or the given
+    LR image and its copy for the baselines."""
+    if scene.groups:
+        degraded = tuple(write_degraded(g, scene.factor, resolve_nodata(g.nodata, scene.nodata),
+                                        os.path.join(scratch.folder, f"{scene.name}_group{i}.tif"), plan.block_rows,
+                                        work) for i, g in enumerate(scene.groups))
+        return _SceneImages(degraded[-1], degraded[-1], degraded[:-1])
     if scene.lr is None:
         wald = write_wald_lr(scene, os.path.join(scratch.folder, f"{scene.name}_lr.tif"), plan.block_rows, work)
-        return wald, wald
+        return _SceneImages(wald, wald)
     clean = write_clean_lr(scene, scene.lr.path, os.path.join(scratch.folder, f"{scene.name}_lr_clean.tif"),
                            plan.block_rows)
-    return scene.lr.path, clean
+    return _SceneImages(scene.lr.path, clean)
 
 
 def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: bool, work: Work):
     """Every method's figures on ``scene`` (name -> figures), and the panel tiles when ``panel``."""
     methods = [m for m in plan.methods if m.factor == scene.factor]
-    lr_path, clean_lr = _lr_images(scene, plan, scratch, work)
+    images = _lr_images(scene, plan, scratch, work)
     figures: Dict[str, Figures] = {}
     shown = []
     for i, m in enumerate(methods):  # one output on disk at a time
-        path = _produce(scene, i, m, lr_path if m.model is not None else clean_lr, scratch.folder, plan, work)
+        path = _produce(scene, i, m, images, scratch.folder, plan, work)
         if scene.hr is not None:
-            figures.update(score_scene(scene, lr_path, {m.name: path}, peaks, plan.border, plan.block_rows, work))
+            figures.update(score_scene(scene, images.lr, {m.name: path}, peaks, plan.border, plan.block_rows, work))
         else:
-            figures.update(score_consistency(scene, lr_path, {m.name: path}, plan.border, plan.block_rows, work))
+            figures.update(score_consistency(scene, images.lr, {m.name: path}, plan.border, plan.block_rows, work))
         if panel and (m.model is not None or m.resampling == BASELINES["bicubic"]):
             shown.append((m.name,) + panel_crop(scene, path, plan.panel_window))
         scratch.done_with(path)
-    if clean_lr != lr_path:
-        scratch.done_with(clean_lr)
-    return lr_path, figures, shown
+    for extra in {images.clean_lr, *images.guides} - {images.lr}:
+        scratch.done_with(extra)
+    return images.lr, figures, shown
 
 
 def _check_compared(evaluation: Evaluation) -> None:
@@ -186,7 +220,7 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
             if paths:
                 panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
             if scene.lr is None:
-                scratch.done_with(lr_path)  # this scene's Wald LR
+                scratch.done_with(lr_path)  # this scene's Wald LR (or its degraded coarsest group)
     finally:
         scratch.close()
     evaluation = assemble(plan, per_scene, peaks)

@@ -15,7 +15,7 @@ from ..geo.nodata import valid_pixels
 from ..geo.windows import Window, inside_mask, pad_to, row_blocks, scaled_geotransform
 from ..io.geotiff import GeoTiffSink
 from ..io.rasters import GdalSource
-from ..io.source import OutputSpec, RasterSource
+from ..io.source import OutputSpec, RasterInfo, RasterSource
 from ..progress import Work
 from . import metrics
 from .metrics import ConsistencySums, ScoreSums, Shift
@@ -41,67 +41,58 @@ def numeric_nodata(nodata: Optional[float]) -> float:
     return nodata if nodata is not None and math.isfinite(nodata) else SCRATCH_NODATA
 
 
-def _scratch_sink(scene: Scene, path: str, like, width: int, height: int, ratio: int) -> GeoTiffSink:
+def _scratch_sink(nodata: Optional[float], path: str, like, width: int, height: int, ratio: int) -> GeoTiffSink:
     spec = OutputSpec(width, height, like.count, np.dtype(np.float32),
                       geotransform=scaled_geotransform(like.geotransform, ratio, finer=False),
-                      projection=like.projection, nodata=numeric_nodata(scene.nodata),
+                      projection=like.projection, nodata=numeric_nodata(nodata),
                       descriptions=like.descriptions, color_interps=like.color_interps)
     return GeoTiffSink(path, spec, overwrite=True)
 
 
-def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
-    """Degrade ``scene.hr`` by ``scene.factor`` (``sr4rs.geo.degrade.degrade``) into a float32 GeoTIFF with
-    pixels ``factor`` times larger and the same origin, strip by strip.
+def write_degraded(image: RasterInfo, factor: int, nodata: Optional[float], path: str,
+                   block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
+    """Degrade ``image`` by ``factor`` (``sr4rs.geo.degrade.degrade``) into a float32 GeoTIFF with pixels
+    ``factor`` times larger and the same origin, strip by strip.
 
-    Each strip is read with a halo of at least the Gaussian's reach, so the result equals degrading
-    the whole image. LR pixels whose blur reaches an HR pixel holding no data become holes (the scene's
-    nodata, ``numeric_nodata``): they would mix fill or NaN in.
+    Each strip is read with a halo of at least the Gaussian's reach, so the result equals degrading the whole
+    image. Pixels whose blur reaches a pixel holding no data become holes (``nodata``, or ``numeric_nodata``):
+    they would mix fill or NaN in.
     """
-    f, hr = scene.factor, scene.hr
-    work = work or Work()
+    f, work = factor, work or Work()
     reach = gaussian_reach(default_sigma(f))
     halo = -(-reach // f) * f  # whole LR rows, so that blocks stay aligned
-    sink = _scratch_sink(scene, path, hr, scene.lr_width, scene.lr_height, f)
-    source = GdalSource(hr.path)
-    try:
-        for r0, r1 in lr_row_blocks(scene.lr_height, scene.lr_width, f, block_rows):
-            y0, y1 = max(r0 * f - halo, 0), min(r1 * f + halo, scene.height)
-            strip = source.read(Window(0, y0, scene.width, y1 - y0))
+    width, height = image.width // f, image.height // f
+    with _scratch_sink(nodata, path, image, width, height, f) as sink, GdalSource(image.path) as source:
+        for r0, r1 in lr_row_blocks(height, width, f, block_rows):
+            y0, y1 = max(r0 * f - halo, 0), min(r1 * f + halo, height * f)
+            strip = source.read(Window(0, y0, width * f, y1 - y0))
             skip = (r0 * f - y0) // f
             lr = degrade(strip, f)[skip:skip + r1 - r0]
-            invalid = ~valid_pixels(strip, scene.nodata)
+            invalid = ~valid_pixels(strip, nodata)
             if invalid.any():
                 near = maximum_filter(invalid, size=2 * reach + 1, mode="constant", cval=False)
                 hole = near.reshape(near.shape[0] // f, f, -1, f).any(axis=(1, 3))[skip:skip + r1 - r0]
-                lr[hole] = numeric_nodata(scene.nodata)
-            sink.write(Window(0, r0, scene.lr_width, r1 - r0), lr)
-            work.advance((r1 - r0) * scene.lr_width)
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
-    finally:
-        source.close()
+                lr[hole] = numeric_nodata(nodata)
+            sink.write(Window(0, r0, width, r1 - r0), lr)
+            work.advance((r1 - r0) * width)
     return path
+
+
+def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
+    """The scene's reference degraded by its factor (Wald's protocol): ``write_degraded``."""
+    return write_degraded(scene.hr, scene.factor, scene.nodata, path, block_rows, work)
 
 
 def write_clean_lr(scene: Scene, lr_path: str, path: str, block_rows: Optional[int] = None) -> str:
     """A float32 copy of an LR image with its invalid pixels (nodata, NaN, infinities) set to a numeric
     nodata value and tagged: GDAL's interpolations leave such pixels out instead of spreading them."""
-    source = GdalSource(lr_path)
-    sink = _scratch_sink(scene, path, source.info, scene.lr_width, scene.lr_height, 1)
-    nodata = scene.nodata if source.info.nodata is None else source.info.nodata
-    try:
+    with GdalSource(lr_path) as source, \
+            _scratch_sink(scene.nodata, path, source.info, scene.lr_width, scene.lr_height, 1) as sink:
+        nodata = scene.nodata if source.info.nodata is None else source.info.nodata
         for r0, r1 in lr_row_blocks(scene.lr_height, scene.lr_width, scene.factor, block_rows):
             lr = source.read(Window(0, r0, scene.lr_width, r1 - r0)).astype(np.float32)
             lr[~valid_pixels(lr, nodata)] = numeric_nodata(scene.nodata)
             sink.write(Window(0, r0, scene.lr_width, r1 - r0), lr)
-        sink.commit()
-    except BaseException:
-        sink.abort()
-        raise
-    finally:
-        source.close()
     return path
 
 

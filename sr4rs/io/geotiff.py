@@ -59,6 +59,16 @@ class GeoTiffSink:
     def tmp(self) -> str:
         return self._staged.tmp
 
+    def __enter__(self) -> "GeoTiffSink":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        """Committed when the block ends normally, aborted when it raises."""
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
     def write(self, window: Window, array: np.ndarray) -> None:
         """Write (rows, cols, bands) ``array`` at ``window``."""
         data = np.ascontiguousarray(np.moveaxis(array, -1, 0))

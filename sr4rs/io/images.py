@@ -54,8 +54,15 @@ def save_png(array: np.ndarray, png: str) -> str:
 def upsample(lr_path: str, out_path: str, factor: int, resampling: str, work: Optional[Work] = None) -> str:
     """``lr_path`` enlarged ``factor`` times by GDAL (``near``, ``bilinear``, ``cubic``, ``lanczos``),
     float32. ``work`` gets the LR pixels done, and its cancel token stops GDAL at its next callback."""
-    work = work or Work()
     ds = open_raster(lr_path)
+    return resample(lr_path, out_path, ds.RasterXSize * factor, ds.RasterYSize * factor, resampling, work)
+
+
+def resample(path: str, out_path: str, width: int, height: int, resampling: str, work: Optional[Work] = None) -> str:
+    """``path`` resampled by GDAL to ``width`` x ``height`` pixels on the same ground (``average`` to shrink by
+    block means), float32."""
+    work = work or Work()
+    ds = open_raster(path)
     total, reported = ds.RasterXSize * ds.RasterYSize, 0
 
     def callback(fraction, *_):
@@ -67,8 +74,7 @@ def upsample(lr_path: str, out_path: str, factor: int, resampling: str, work: Op
         return 0 if work.cancelled else 1
 
     try:
-        gdal.Translate(out_path, ds, width=ds.RasterXSize * factor, height=ds.RasterYSize * factor,
-                       resampleAlg=resampling, outputType=gdal.GDT_Float32,
+        gdal.Translate(out_path, ds, width=width, height=height, resampleAlg=resampling, outputType=gdal.GDT_Float32,
                        creationOptions=["TILED=YES", "BIGTIFF=IF_SAFER"], callback=callback)
         reason = None
     except RuntimeError as err:

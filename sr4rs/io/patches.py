@@ -6,12 +6,14 @@ k*P..(k+1)*P), all bands; the LR and HR files of an extraction hold the same pat
 """
 from __future__ import annotations
 
+import json
 import os
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, first_line
 from ..geo.nodata import empty_patches, nonfinite_patches
 from ..geo.patches import PatchesDescription, PatchesLayout, check_file_lists, describe_layouts, layout_from_shape
 from ._gdal import gdal, gdal_array
@@ -69,6 +71,18 @@ class PatchesReader:
 
     def close(self) -> None:
         self._ds = None
+
+
+def read_checked(path: str, check_content: bool = True) -> np.ndarray:
+    """All patches of a patches image, refused (``check_patch_content``) if one is empty or not finite."""
+    reader = PatchesReader(path)
+    try:
+        patches = reader.read_all()
+    finally:
+        reader.close()
+    if check_content:
+        check_patch_content(patches, path, 0, reader.nodata)
+    return patches
 
 
 def read_patches(path: str) -> np.ndarray:
@@ -134,3 +148,87 @@ def patches_spec(size: int, count: int, bands: int, dtype, nodata: Optional[floa
 # One strip per patch: a streaming reader decodes exactly the patch it asks for.
 def patches_creation_options(size: int) -> Dict[str, str]:
     return {"TILED": "NO", "BLOCKYSIZE": str(size)}
+
+
+# --- patch sets: several inputs (one per resolution) and a target ----------------------------------
+
+SET_MANIFEST = "patches.json"
+
+
+@dataclass(frozen=True)
+class PatchSet:
+    """A patch set folder: one patches image per model input (finest first) and the target's."""
+
+    folder: str
+    inputs: Tuple[PatchesLayout, ...]
+    factors: Tuple[int, ...]
+    input_bands: Tuple[Tuple[str, ...], ...]
+    target: PatchesLayout
+    target_bands: Tuple[str, ...]
+    count: int
+
+
+def is_patch_set(path: str) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, SET_MANIFEST))
+
+
+def write_set_manifest(folder: str, manifest: dict, overwrite: bool = True) -> str:
+    from .files import write_text
+
+    return write_text(os.path.join(folder, SET_MANIFEST), json.dumps(manifest, indent=2) + "\n", overwrite)
+
+
+def read_patch_set(folder: str) -> PatchSet:
+    """A patch set's manifest and layouts, checked to agree (counts, sizes: input patches the target's divided
+    by their factor)."""
+    path = os.path.join(folder, SET_MANIFEST)
+    if not os.path.isfile(path):
+        raise InputError(f"'{folder}' is not a patch set (no {SET_MANIFEST}): give a folder written by "
+                         "sr4rs extract with several --input, or patches images with --hr_patches")
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        inputs = [read_layout(os.path.join(folder, i["file"])) for i in manifest["inputs"]]
+        factors = tuple(int(i["factor"]) for i in manifest["inputs"])
+        target = read_layout(os.path.join(folder, manifest["target"]["file"]))
+        bands = tuple(tuple(i["bands"]) for i in manifest["inputs"])
+        target_bands = tuple(manifest["target"]["bands"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"patch set '{folder}' has an unreadable {SET_MANIFEST} ({first_line(err)}): "
+                         "extract it again") from None
+    for layout, factor in zip(inputs, factors):
+        if layout.count != target.count or layout.size * factor != target.size:
+            raise InputError(f"patch set '{folder}': '{layout.path}' holds {layout.count} patches of {layout.size} "
+                             f"pixels, but the target {target.count} of {target.size} (factor {factor}): extract it again")
+    return PatchSet(folder, tuple(inputs), factors, bands, target, target_bands, target.count)
+
+
+@dataclass(frozen=True)
+class SetsDescription:
+    """What a trainer needs to know of patch sets (all checked consistent)."""
+
+    sets: Tuple[PatchSet, ...]
+    count: int
+    factors: Tuple[int, ...]
+    input_bands: Tuple[Tuple[str, ...], ...]
+    target_bands: Tuple[str, ...]
+    patch_size: int  # the target's (output grid) patch size
+
+    @property
+    def scale(self) -> int:
+        return max(self.factors)
+
+
+def describe_sets(folders: Sequence[str]) -> SetsDescription:
+    if not folders:
+        raise InputError("no patch set given: pass the folders written by sr4rs extract with several --input")
+    sets = [read_patch_set(f) for f in folders]
+    first = sets[0]
+    for other in sets[1:]:
+        same = (other.factors, [len(b) for b in other.input_bands], len(other.target_bands), other.target.size) == \
+            (first.factors, [len(b) for b in first.input_bands], len(first.target_bands), first.target.size)
+        if not same:
+            raise InputError(f"patch sets '{first.folder}' and '{other.folder}' differ in inputs, bands or patch size: "
+                             "extract them with the same settings")
+    return SetsDescription(tuple(sets), sum(s.count for s in sets), first.factors, first.input_bands,
+                           first.target_bands, first.target.size)

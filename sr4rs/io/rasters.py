@@ -105,6 +105,12 @@ class GdalSource:
     def close(self) -> None:
         self._ds = None
 
+    def __enter__(self) -> "GdalSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class bounded_cache:
     """Context manager: GDAL's block cache capped at ``nbytes`` (unless GDAL_CACHEMAX is set

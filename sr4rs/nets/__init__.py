@@ -20,6 +20,7 @@ from ..errors import InputError
 class NetworkInfo:
     module: str
     description: str
+    fusion: bool = False  # several inputs at different resolutions (one output on the finest grid)
 
 
 NETWORKS = {
@@ -27,6 +28,8 @@ NETWORKS = {
                          "every scale)"),
     "edsr": NetworkInfo("sr4rs.nets.edsr", "EDSR-style light generator (residual blocks at LR resolution, "
                         "sub-pixel upsampling, bicubic skip): the sensible choice on CPUs"),
+    "fusion": NetworkInfo("sr4rs.nets.fusion", "DSen2-style multi-resolution fusion (coarse bands to the grid of "
+                          "fine ones; trained on patch sets with several inputs)", fusion=True),
 }
 
 
@@ -40,11 +43,22 @@ def _module(arch: str):
     return importlib.import_module(NETWORKS[arch].module)
 
 
-def build_generator(arch: str, nbands: int, scale: int, depth: int, nresblocks: int, skip_gain: float = 1.0):
-    """The generator ``arch`` for ``nbands`` bands at ``scale``."""
+def is_fusion(arch: str) -> bool:
+    """Whether ``arch`` takes several inputs (without importing it, nor TensorFlow)."""
+    if arch not in NETWORKS:
+        raise InputError(f"unknown --arch '{arch}': choose one of {', '.join(NETWORKS)}")
+    return NETWORKS[arch].fusion
+
+
+def build_generator(arch: str, nbands, scale: int, depth: int, nresblocks: int, skip_gain: float = 1.0):
+    """The generator ``arch`` for ``nbands`` bands at ``scale``; a fusion network takes ``nbands`` as the
+    (band count, factor) of each input, finest first."""
+    if is_fusion(arch):
+        return _module(arch).build(nbands, depth, nresblocks, skip_gain=skip_gain)
     return _module(arch).build(nbands, scale, depth, nresblocks, skip_gain=skip_gain)
 
 
-def receptive_radius_lr(arch: str, scale: int, nresblocks: int) -> float:
-    """How far (in LR pixels) an output pixel of ``arch`` sees; the default margin covers it."""
+def receptive_radius_lr(arch: str, scale, nresblocks: int) -> float:
+    """How far (in LR pixels; for a fusion network, finest-grid pixels, ``scale`` being its inputs) an output
+    pixel of ``arch`` sees; the default margin covers it."""
     return _module(arch).receptive_radius(scale, nresblocks)

@@ -10,18 +10,20 @@ import tensorflow as tf
 from ..nets import build_generator
 from ..nets.discriminator import build as build_discriminator
 from .config import TrainConfig
+from .data import TrainingData
 from .losses import DRIFT, GRADIENT_PENALTY, Losses
 
 
 class SRGAN:
     """Everything a training step touches; ``trackables`` is what a checkpoint saves."""
 
-    def __init__(self, cfg: TrainConfig, nbands: int, scale: int):
+    def __init__(self, cfg: TrainConfig, data: TrainingData):
         self.cfg = cfg
-        self.generator = build_generator(cfg.arch, nbands, scale, cfg.depth, cfg.nresblocks,
-                                         skip_gain=cfg.hr_scale / cfg.lr_scale)
+        nbands, scale = data.inputs[0][0], data.scale
+        self.generator = build_generator(cfg.arch, data.inputs if data.fusion else nbands, scale, cfg.depth,
+                                         cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
         self.discriminator = build_discriminator(nbands, scale, cfg.depth) if cfg.use_gan else None
-        self.losses = Losses(cfg, scale)
+        self.losses = Losses(cfg, scale if not data.fusion else 1)
         self.g_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
         self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
         self.p_opt = keras.optimizers.Adam(cfg.adam_lr)  # SR4RS pre-trains with Adam's default beta1
@@ -49,16 +51,23 @@ class SRGAN:
             nets["discriminator"] = self.discriminator
         return nets
 
+    def estimates(self, lr_n, training: bool = False):
+        """The generator's outputs as a list, coarsest scale first (a single output is a list of one)."""
+        out = self.generator(lr_n, training=training)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
     def _normalised(self, lr, hr):
+        """Inputs (one tensor, or one per input of a fusion network) and target, scaled as the network sees them."""
         cfg = self.cfg
-        return tf.cast(lr, tf.float32) * cfg.lr_scale, tf.cast(hr, tf.float32) * cfg.hr_scale
+        lr_n = tf.nest.map_structure(lambda x: tf.cast(x, tf.float32) * cfg.lr_scale, lr)
+        return (list(lr_n) if isinstance(lr_n, tuple) else lr_n), tf.cast(hr, tf.float32) * cfg.hr_scale
 
     def _pretrain_step(self, lr, hr):
         cfg = self.cfg
         lr_n, hr_n = self._normalised(lr, hr)
         reals = self.losses.reals(hr_n)
         with tf.GradientTape() as tape:
-            fakes = self.generator(lr_n, training=True)
+            fakes = self.estimates(lr_n, training=True)
             l1, l2 = self.losses.pixel(reals, fakes)
             total = cfg.l1weight * l1 + cfg.l2weight * l2
         variables = self.generator.trainable_variables
@@ -68,7 +77,7 @@ class SRGAN:
     def _discriminator_step(self, lr_n, reals):
         dis = self.discriminator
         with tf.GradientTape() as tape:
-            fakes = self.generator(lr_n, training=True)
+            fakes = self.estimates(lr_n, training=True)
             d_loss, _, d_real = self.losses.adversarial(dis, reals, [tf.stop_gradient(f) for f in fakes])
             if self.cfg.losstype == "WGAN-GP":
                 d_loss += GRADIENT_PENALTY * self.losses.gradient_penalty(dis, reals, fakes, self.rng) \
@@ -84,7 +93,7 @@ class SRGAN:
         if cfg.use_gan:
             logs["dis"] = self._discriminator_step(lr_n, reals)
         with tf.GradientTape() as tape:
-            fakes = self.generator(lr_n, training=True)
+            fakes = self.estimates(lr_n, training=True)
             l1, l2 = self.losses.pixel(reals, fakes)
             vgg = self.losses.perceptual(reals, fakes)
             total = cfg.l1weight * l1 + cfg.l2weight * l2 + cfg.vggweight * vgg

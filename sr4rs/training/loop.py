@@ -8,14 +8,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, Optional
 
-from ..errors import InputError, TrainingError
-from ..geo.patches import PatchesDescription
+from ..errors import TrainingError
 from ..io.files import remove_quietly, write_failure
-from ..io.patches import describe_patches
-from ..io.rasters import read_info
-from ..model.contract import ModelMetadata
+from ..model.contract import INPUT_KEY, InputSpec, ModelMetadata
 from ..progress import CancelToken
 from .config import TrainConfig, check_config
+from .data import TrainingData, datasets, describe_data
 
 log = logging.getLogger(__name__)
 
@@ -32,48 +30,22 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def check_data(cfg: TrainConfig) -> PatchesDescription:
-    """The training patches, described and checked against the validation patches and the flags."""
-    desc = describe_patches(list(cfg.lr_patches), list(cfg.hr_patches))
-    if cfg.valid_lr_patches:
-        vdesc = describe_patches(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches))
-        if (vdesc.ratio, vdesc.lr_bands, vdesc.hr_bands) != (desc.ratio, desc.lr_bands, desc.hr_bands):
-            raise InputError("validation patches differ from training patches in ratio or bands: "
-                             "extract both with the same settings")
-    if desc.lr_bands != desc.hr_bands:
-        raise InputError(f"LR patches have {desc.lr_bands} band(s) but HR patches {desc.hr_bands}: the generators "
-                         "map each band to itself, extract LR and HR with the same bands")
-    if desc.ratio < 2 or desc.ratio & (desc.ratio - 1):
-        raise InputError(f"the HR/LR patch size ratio is {desc.ratio}: the networks support powers of two (2, 4, 8)")
-    if cfg.bands and len(cfg.bands) != desc.lr_bands:
-        raise InputError(f"--bands names {len(cfg.bands)} bands but the patches have {desc.lr_bands}: "
-                         "name every band, in order")
-    if cfg.preview:
-        count = read_info(cfg.preview).count
-        if count != desc.lr_bands:
-            raise InputError(f"--preview '{cfg.preview}' has {count} band(s) but the LR patches have "
-                             f"{desc.lr_bands}: give an LR image with the same bands")
-    if desc.count < cfg.batchsize:
-        raise InputError(f"{desc.count} patches are fewer than --batchsize {cfg.batchsize}: "
-                         "extract more patches or lower --batchsize")
-    return desc
+def check_data(cfg: TrainConfig) -> TrainingData:
+    """The training data, described and checked (see ``sr4rs.training.data``)."""
+    return describe_data(cfg)
 
 
 class _Run:
     """One training run's state: networks, checkpoints, data and monitoring."""
 
-    def __init__(self, cfg: TrainConfig, desc: PatchesDescription):
+    def __init__(self, cfg: TrainConfig, desc: TrainingData):
         import keras
-
-        from ..data.datasets import PatchesDataset
 
         self.cfg, self.desc = cfg, desc
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
         # Patches are read and checked (no empty or all-nodata patch) before anything is written.
-        self.source = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
-        self.valid = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) \
-            if cfg.valid_lr_patches else None
+        self.source, self.valid = datasets(cfg, desc)
         self.created, self.checkpoints = not os.path.exists(cfg.save_ckpt), None
         try:
             os.makedirs(cfg.save_ckpt, exist_ok=True)
@@ -89,7 +61,7 @@ class _Run:
         from .monitoring import Monitor
 
         cfg = self.cfg
-        self.gan = SRGAN(cfg, self.desc.lr_bands, self.desc.ratio)
+        self.gan = SRGAN(cfg, self.desc)
         self.counters = Counters()
         self.checkpoints = Checkpoints(self.gan, self.counters, cfg.save_ckpt, cfg.keep_ckpt)
         if cfg.load_ckpt is not None:
@@ -199,26 +171,28 @@ def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
     return result
 
 
-def model_metadata(cfg: TrainConfig, desc: PatchesDescription, result: TrainResult) -> ModelMetadata:
-    """What the exported model records: scale, bands, scaling, margin (the receptive field), training."""
+def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) -> ModelMetadata:
+    """What the exported model records: inputs (bands, factor), scale, margin (the receptive field), training."""
     from ..nets import receptive_radius_lr
 
-    scale = desc.ratio
-    margin = scale * math.ceil(receptive_radius_lr(cfg.arch, scale, cfg.nresblocks))
-    names = tuple(cfg.bands) or (tuple(desc.lr_band_names) if all(desc.lr_band_names)
-                                 else tuple(f"band{i + 1}" for i in range(desc.lr_bands)))
+    unit = math.lcm(*(f for _, f in desc.inputs))
+    if desc.fusion:
+        margin = unit * math.ceil(receptive_radius_lr(cfg.arch, desc.inputs, cfg.nresblocks) / unit)
+        inputs = tuple(InputSpec(f"input_{i}", names, f)
+                       for i, (names, (_, f)) in enumerate(zip(desc.input_names, desc.inputs)))
+    else:
+        margin = desc.scale * math.ceil(receptive_radius_lr(cfg.arch, desc.scale, cfg.nresblocks))
+        inputs = (InputSpec(INPUT_KEY, desc.output_names, desc.scale),)
+    kind = "fusion" if desc.fusion else f"x{desc.scale}"
     return ModelMetadata(
-        scale=scale, input_bands=names, output_bands=names, lr_scale=cfg.lr_scale, hr_scale=cfg.hr_scale,
-        nodata=cfg.nodata, margin=margin,
-        description=cfg.description or f"{cfg.arch} generator x{scale}, trained with sr4rs",
+        scale=desc.scale, inputs=inputs, output_bands=desc.output_names, lr_scale=cfg.lr_scale,
+        hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin,
+        description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
         training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)},
-                  "data": {"patches": desc.count, "lr_patch_size": desc.lr_patch_size,
-                           "hr_patch_size": desc.hr_patch_size, "lr_dtype": str(desc.lr_dtype),
-                           "files": list(cfg.lr_patches)},
-                  "steps": result.step, "history": result.history})
+                  "data": desc.summary, "steps": result.step, "history": result.history})
 
 
-def export(cfg: TrainConfig, generator, desc: PatchesDescription, result: TrainResult) -> str:
+def export(cfg: TrainConfig, generator, desc: TrainingData, result: TrainResult) -> str:
     from ..model.export import export_savedmodel
 
     return export_savedmodel(generator, cfg.savedmodel, model_metadata(cfg, desc, result), overwrite=cfg.overwrite)

@@ -1,0 +1,281 @@
+"""Training data for multi-resolution fusion, by Wald's protocol as DSen2 makes it: every band of a sensor
+degraded by the ratio between its coarsest bands and its finest ones, the network learning to return the
+coarsest bands at their native resolution.
+
+The images (one per resolution group, finest first, on one grid: same corner, resolutions whole multiples)
+give a patch *set*: a folder holding one OTBTF patches image per input (``input_0.tif``: the finest),
+``target.tif`` (the coarsest group's native bands) and ``patches.json`` describing them. Patches are placed
+on the degraded finest grid, which is the native grid of the coarsest group.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import InputError, OutputError
+from ..geo.degrade import degrade, lr_margin
+from ..geo.dtypes import cast_clipped
+from ..geo.nodata import representable, resolve_nodata, valid_pixels
+from ..geo.pairs import PIXEL_GRID, Grid, check_pair
+from ..geo.patches import check_val_fraction, grid_windows, split_indices
+from ..geo.windows import Window, pad_to
+from ..io.files import check_output_path, remove_quietly
+from ..io.geotiff import GeoTiffSink
+from ..io.paths import Read, Target, check_targets, json_with_keys, raster_reads, raster_with_metadata
+from ..io.patches import SET_MANIFEST, patches_creation_options, patches_spec, write_set_manifest
+from ..io.rasters import GdalSource, read_info
+from ..io.source import RasterInfo
+from ..progress import CancelToken, Progress, Work
+
+
+@dataclass(frozen=True)
+class FusionPlan:
+    """The groups (finest first), their factors relative to the finest, the Wald factor (the coarsest
+    group's), and the candidate windows on the degraded finest grid."""
+
+    paths: Tuple[str, ...]
+    infos: Tuple[RasterInfo, ...]
+    factors: Tuple[int, ...]
+    patch_size: int
+    windows: Tuple[Window, ...]
+    nodata: Tuple[Optional[float], ...]
+    originals: Tuple[str, ...] = ()
+
+    @property
+    def wald(self) -> int:
+        return self.factors[-1]
+
+    @property
+    def unit(self) -> int:
+        return math.lcm(*self.factors)
+
+    @property
+    def work(self) -> int:
+        return 2 * len(self.windows)
+
+
+def _group_factors(infos: Sequence[RasterInfo]) -> List[int]:
+    """Each image's pixel size in units of the first's: a whole number, the grids sharing their corner."""
+    first = infos[0]
+    factors = [1]
+    for info in infos[1:]:
+        if info.geotransform is None or first.geotransform is None:
+            factor = round(first.width / info.width) if info.width else 0
+        else:
+            geometry = check_pair(Grid(info.width, info.height, info.geotransform, f"'{info.path}'"),
+                                  Grid(first.width, first.height, first.geotransform, f"'{first.path}'"))
+            if geometry.col_offset or geometry.row_offset:
+                raise InputError(f"'{info.path}' does not start at the corner of '{first.path}': give the bands of "
+                                 "one area at their native resolutions")
+            factor = geometry.ratio
+        if factor <= factors[-1]:
+            raise InputError(f"the images must go from the finest resolution to the coarsest: '{info.path}' is "
+                             f"{factor} times coarser than '{first.path}', after one {factors[-1]} times coarser")
+        factors.append(factor)
+    return factors
+
+
+def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional[int] = None,
+                           nodata: Optional[float] = None, originals: Sequence[str] = ()) -> FusionPlan:
+    """Check the images (finest first, at least two) and place the patches (``patch_size`` and ``step`` in
+    pixels of the degraded finest grid, multiples of every group's factor)."""
+    if len(paths) < 2:
+        raise InputError("a fusion patch set needs images of at least two resolutions: give one --input per "
+                         "resolution (finest first), or a product with --bands of several resolutions")
+    infos = tuple(read_info(p) for p in paths)
+    factors = _group_factors(infos)
+    unit = math.lcm(*factors)
+    step = patch_size if step is None else step
+    for flag, value in (("--patch-size", patch_size), ("--step", step)):
+        if isinstance(value, bool) or int(value) != value or value < unit or value % unit:
+            raise InputError(f"{flag} {value} must be a positive multiple of {unit} (every group's factor divides it)")
+    d = factors[-1]
+    width, height = infos[0].width // d, infos[0].height // d
+    windows = grid_windows(width, height, int(patch_size), int(step))
+    if not windows:
+        raise InputError(f"no patch of {patch_size} pixels fits the degraded image ({width} x {height} pixels at "
+                         f"{d} times the finest pixel size): lower --patch-size")
+    return FusionPlan(tuple(paths), infos, tuple(factors), int(patch_size), tuple(windows),
+                      tuple(resolve_nodata(i.nodata, nodata) for i in infos), tuple(originals))
+
+
+class _Reader:
+    """The patches of one window: each group degraded by the Wald factor (with the blur's margin read around
+    it, mirrored past the edges as ``degrade`` does), and the coarsest group's native pixels."""
+
+    def __init__(self, plan: FusionPlan):
+        self.plan = plan
+        self.sources = [GdalSource(p) for p in plan.paths]
+        self.margin = lr_margin(plan.wald)
+
+    def _group(self, i: int, window: Window) -> Tuple[Optional[np.ndarray], bool]:
+        f, d, info = self.plan.factors[i], self.plan.wald, self.plan.infos[i]
+        degraded = window.coarsened(f)
+        native = degraded.grown(self.margin).scaled(d)
+        width, height = (info.width // d) * d, (info.height // d) * d
+        if not degraded.scaled(d).inside(width, height):
+            return None, False
+        inner = self.sources[i].read(native.clip(width, height))
+        valid = bool(valid_pixels(inner, self.plan.nodata[i]).all())
+        lr = degrade(pad_to(inner, native, width, height, "symmetric"), d)
+        m = self.margin
+        return lr[m:m + degraded.height, m:m + degraded.width], valid
+
+    def read(self, window: Window):
+        """(inputs, target, usable): None patches when the window leaves an image; usable False with nodata."""
+        inputs, usable = [], True
+        for i in range(len(self.plan.paths)):
+            patch, valid = self._group(i, window)
+            if patch is None:
+                return None, None, False
+            inputs.append(patch)
+            usable &= valid
+        target = self.sources[-1].read(window.coarsened(1))
+        usable &= bool(valid_pixels(target, self.plan.nodata[-1]).all())
+        return inputs, target, usable
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+
+
+@dataclass(frozen=True)
+class FusionReport:
+    candidates: int
+    kept: int
+    train: int
+    val: int
+    skipped: Dict[str, int]
+    folders: Tuple[str, ...]
+    seconds: float
+
+
+def set_folders(out: str, val_fraction: float) -> List[str]:
+    return [os.path.join(out, "train"), os.path.join(out, "val")] if val_fraction > 0 else [out]
+
+
+def _files(plan: FusionPlan, folder: str) -> List[str]:
+    return [os.path.join(folder, f"input_{i}.tif") for i in range(len(plan.paths))] + \
+        [os.path.join(folder, "target.tif"), os.path.join(folder, SET_MANIFEST)]
+
+
+def check_set_outputs(plan: FusionPlan, out: str, val_fraction: float, overwrite: bool) -> None:
+    reads = [r for info in plan.infos for r in raster_reads(info.files or (info.path,), "--input")]
+    reads += [Read(p, "--input") for p in plan.originals]
+    targets = [Target(out, "--out", "patch set folder", folder=True)]
+    for folder in set_folders(out, val_fraction):
+        if folder != out:
+            targets.append(Target(folder, "--out", "patch set folder", folder=True))
+        for path in _files(plan, folder):
+            ours = json_with_keys("inputs", "target") if path.endswith(".json") else raster_with_metadata("SR4RS_ROLE")
+            targets.append(Target(path, "--out", "patch set of sr4rs extract", ours))
+    check_targets(targets, reads, overwrite)
+
+
+def _scan(plan: FusionPlan, reader: _Reader, work: Work):
+    kept, skipped = [], {"outside": 0, "nodata": 0}
+    for i, window in enumerate(plan.windows):
+        inputs, _, usable = reader.read(window)
+        if inputs is None:
+            skipped["outside"] += 1
+        elif not usable:
+            skipped["nodata"] += 1
+        else:
+            kept.append(i)
+        work.advance(1)
+    work.advance(len(plan.windows) - len(kept))
+    return kept, skipped
+
+
+def _sinks(plan: FusionPlan, folder: str, count: int, overwrite: bool) -> List[GeoTiffSink]:
+    sinks = []
+    p = plan.patch_size
+    for i, info in enumerate(plan.infos):
+        size = p // plan.factors[i]
+        spec = patches_spec(size, count, info.count, np.float32, None, info.descriptions, info.color_interps,
+                            {"SR4RS_ROLE": f"input_{i}", "SR4RS_PATCH_SIZE": str(size), "SR4RS_PATCHES": str(count)})
+        sinks.append(GeoTiffSink(os.path.join(folder, f"input_{i}.tif"), spec, patches_creation_options(size),
+                                 overwrite=overwrite))
+    target = plan.infos[-1]
+    nodata = representable(plan.nodata[-1], target.dtype)
+    spec = patches_spec(p, count, target.count, target.dtype, nodata, target.descriptions, target.color_interps,
+                        {"SR4RS_ROLE": "target", "SR4RS_PATCH_SIZE": str(p), "SR4RS_PATCHES": str(count)})
+    sinks.append(GeoTiffSink(os.path.join(folder, "target.tif"), spec, patches_creation_options(p),
+                             overwrite=overwrite))
+    return sinks
+
+
+def _write_set(plan: FusionPlan, reader: _Reader, windows: Sequence[Window], folder: str, overwrite: bool,
+               work: Work) -> List[GeoTiffSink]:
+    os.makedirs(folder, exist_ok=True)
+    sinks = _sinks(plan, folder, len(windows), overwrite)
+    try:
+        for k, window in enumerate(windows):
+            inputs, target, _ = reader.read(window)
+            for i, patch in enumerate(inputs):
+                size = plan.patch_size // plan.factors[i]
+                sinks[i].write(Window(0, k * size, size, size), patch.astype(np.float32))
+            p = plan.patch_size
+            sinks[-1].write(Window(0, k * p, p, p), cast_clipped(target, plan.infos[-1].dtype))
+            work.advance(1)
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    return sinks
+
+
+def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int = 0, overwrite: bool = False,
+                progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> FusionReport:
+    """Cut the patches of ``plan`` into a patch set in ``out`` (``out/train`` and ``out/val`` with
+    ``val_fraction``); nothing is left on error or cancel (folders it made are taken back)."""
+    start = time.monotonic()
+    val_fraction = check_val_fraction(val_fraction)
+    check_set_outputs(plan, out, val_fraction, overwrite)
+    check_output_path(os.path.join(out, "x") if os.path.isdir(out) else out, "--out")
+    work, reader = Work(progress, cancel), _Reader(plan)
+    made = [f for f in [out] + set_folders(out, val_fraction) if not os.path.exists(f)]
+    sinks, committed = [], []
+    try:
+        kept, skipped = _scan(plan, reader, work)
+        if not kept:
+            raise InputError(f"no patch kept out of {len(plan.windows)} ({skipped['outside']} outside an image, "
+                             f"{skipped['nodata']} with nodata): choose an area with valid pixels in every image")
+        parts = split_indices(len(kept), val_fraction, seed)
+        folders = set_folders(out, val_fraction)
+        for folder, indices in zip(folders, parts):
+            sinks += _write_set(plan, reader, [plan.windows[kept[i]] for i in indices], folder, overwrite, work)
+        for sink in sinks:
+            sink.commit()
+            committed.append(sink.path)
+        for folder, indices in zip(folders, parts):
+            committed.append(write_set_manifest(folder, _manifest(plan, len(indices)), overwrite))
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        for path in committed:
+            remove_quietly(path)
+        for folder in reversed(made):
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        raise
+    finally:
+        reader.close()
+    train, val = (len(p) for p in parts) if val_fraction > 0 else (len(kept), 0)
+    return FusionReport(len(plan.windows), len(kept), train, val, skipped, tuple(folders), time.monotonic() - start)
+
+
+def _manifest(plan: FusionPlan, count: int) -> dict:
+    p = plan.patch_size
+    return {
+        "format": "sr4rs-patch-set/1", "count": count, "wald_factor": plan.wald,
+        "inputs": [{"file": f"input_{i}.tif", "bands": list(info.band_names), "factor": f, "patch_size": p // f}
+                   for i, (info, f) in enumerate(zip(plan.infos, plan.factors))],
+        "target": {"file": "target.tif", "bands": list(plan.infos[-1].band_names), "patch_size": p},
+        "sources": [os.path.basename(s) for s in (plan.originals or plan.paths)],
+    }

@@ -1,0 +1,306 @@
+"""Products as users get them (a Sentinel-2 ``.SAFE`` folder or its ``.zip``, a Landsat Collection 2 folder of
+band files), read through GDAL without an intermediate stack: the bands asked for become a virtual raster
+(VRT, in GDAL's memory) over the product's own files, with the product's radiometric offsets applied and
+its fill marked as nodata. Every part of sr4rs that reads a GeoTIFF reads these the same way.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from ..errors import InputError, first_line
+from ._gdal import gdal, gdal_array
+from .rasters import open_raster
+from .sensors import Band, Sensor, get_sensor, sensors
+
+_VSIMEM = "/vsimem/sr4rs-products"
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product found on disk: its sensor, every band's file (a GDAL path), offsets from its metadata."""
+
+    path: str
+    root: str  # GDAL path of the folder holding the product's files (/vsizip/... for a zip)
+    sensor: Sensor
+    files: Dict[str, str]
+    offsets: Dict[str, float] = field(default_factory=dict)
+    baseline: Optional[str] = None
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(os.path.normpath(self.path))
+
+
+def is_product(path: str) -> bool:
+    """A folder or a .zip: a product (a plain raster is a file)."""
+    path = os.fspath(path)
+    return os.path.isdir(path) or (os.path.isfile(path) and path.lower().endswith(".zip"))
+
+
+def _root(path: str) -> str:
+    """The GDAL path of the folder holding the product's files: the folder, or the one folder in the zip."""
+    if os.path.isdir(path):
+        return os.path.abspath(path)
+    zipped = "/vsizip/" + os.path.abspath(path)
+    entries = [e.rstrip("/") for e in (gdal.ReadDir(zipped) or []) if e not in (".", "..")]
+    if not entries:
+        raise InputError(f"product '{path}' is not a zip GDAL can read, or it is empty: give the product as downloaded")
+    if len(entries) == 1 and gdal.VSIStatL(f"{zipped}/{entries[0]}", gdal.VSI_STAT_NATURE_FLAG).IsDirectory():
+        return f"{zipped}/{entries[0]}"
+    return zipped
+
+
+def _listing(root: str) -> List[str]:
+    """Every file under ``root``, relative to it (GDAL lists folders and zips alike)."""
+    return [e for e in (gdal.ReadDirRecursive(root) or []) if not e.endswith("/")]
+
+
+def _match(listing: Sequence[str], pattern: str) -> List[str]:
+    """The files of ``listing`` (paths relative to the product's root) that ``pattern`` matches."""
+    return sorted(e for e in listing if fnmatch.fnmatchcase(e, pattern))
+
+
+def detect(path: str) -> Sensor:
+    """The sensor whose ``detect`` patterns all match files of the product."""
+    listing = _listing(_root(path))
+    for sensor in sensors().values():
+        if sensor.format != "one-file" and sensor.detect and all(_match(listing, p) for p in sensor.detect):
+            return sensor
+    raise InputError(f"'{path}' is not a product sr4rs knows (no sensor description matches its files): give "
+                     "--sensor NAME or a sensor file (sr4rs sensors lists them), or a GeoTIFF")
+
+
+def open_product(path: str, sensor: Optional[str] = None) -> Product:
+    """Find the sensor (given, or detected) and every band's file; read offsets from the metadata."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(f"input '{path}' does not exist: check the path")
+    found = get_sensor(sensor) if sensor else detect(path)
+    root = _root(path)
+    listing = _listing(root)
+    files = {}
+    for band in found.bands:
+        matches = _match(listing, band.file)
+        if len(matches) > 1:
+            raise InputError(f"product '{path}' has {len(matches)} files for band {band.name} ({band.file}): "
+                             f"give one product (a tile) at a time")
+        if matches:
+            files[band.name] = f"{root}/{matches[0]}"
+    if not files:
+        raise InputError(f"product '{path}' holds none of the band files of sensor '{found.name}' "
+                         f"(e.g. {found.bands[0].file}): is the download complete?")
+    offsets, baseline = ({}, None)
+    if found.format == "sentinel2-safe":
+        offsets, baseline = _sentinel2_metadata(root, listing, found, path)
+    return Product(path, root, found, files, offsets, baseline)
+
+
+def _read_text(path: str) -> bytes:
+    f = gdal.VSIFOpenL(path, "rb")
+    if f is None:
+        raise InputError(f"'{path}' cannot be read: is the product complete?")
+    try:
+        gdal.VSIFSeekL(f, 0, 2)
+        size = gdal.VSIFTellL(f)
+        gdal.VSIFSeekL(f, 0, 0)
+        return gdal.VSIFReadL(1, size, f)
+    finally:
+        gdal.VSIFCloseL(f)
+
+
+def _sentinel2_metadata(root: str, listing, sensor: Sensor, path: str) -> Tuple[Dict[str, float], Optional[str]]:
+    """Processing baseline and per-band radiometric offsets (processing baseline 04.00 and later add 1000 to
+    every value: the metadata gives -1000, added back here)."""
+    name = sensor.detect[0]
+    try:
+        tree = ET.fromstring(_read_text(f"{root}/{_match(listing, name)[0]}"))
+    except ET.ParseError as err:
+        raise InputError(f"'{name}' of product '{path}' is not valid XML ({err}): is the product complete?") from None
+    baseline = next((e.text for e in tree.iter() if e.tag.endswith("PROCESSING_BASELINE")), None)
+    by_id = {b.id: b.name for b in sensor.bands if b.id is not None}
+    offsets = {}
+    tag = (sensor.offsets or {}).get("metadata")
+    if tag:
+        for element in tree.iter():
+            if element.tag.endswith(tag) and element.get("band_id") is not None:
+                band = by_id.get(int(element.get("band_id")))
+                if band is not None:
+                    offsets[band] = float(element.text)
+    return offsets, baseline
+
+
+def parse_bands(text: Optional[str]) -> Optional[List[str]]:
+    """``B4,B3,B2`` (or ``B4 B3 B2``) -> ["B4", "B3", "B2"]; None stays None."""
+    if text is None:
+        return None
+    names = [n for n in text.replace(",", " ").split() if n]
+    if not names:
+        raise InputError("--bands names no band: give them as B4,B3,B2")
+    return names
+
+
+def product_bands(product: Product, names: Sequence[str]) -> Tuple[Band, ...]:
+    """The bands ``names`` of the product, all present and of one resolution."""
+    bands = product.sensor.select(names)
+    missing = [b.name for b in bands if b.name not in product.files]
+    if missing:
+        raise InputError(f"product '{product.path}' has no file for band(s) {', '.join(missing)} "
+                         f"({product.sensor.bands[0].file.rsplit('/', 1)[0]}/...): is the download complete?")
+    resolutions = sorted({b.resolution for b in bands})
+    if len(resolutions) > 1:
+        groups = "; ".join(f"{r:g} m: {', '.join(b.name for b in bands if b.resolution == r)}" for r in resolutions)
+        raise InputError(f"--bands mixes resolutions ({groups}): one image holds one resolution; give the bands of "
+                         "one resolution, or a model that takes several inputs")
+    return bands
+
+
+def _band_xml(i: int, name: str, source: str, band: int, size: Tuple[int, int], dtype: str,
+              nodata: Optional[float], fill: Optional[float], offset: float, scale: Optional[float],
+              physical_offset: Optional[float]) -> str:
+    w, h = size
+    parts = [f'  <VRTRasterBand dataType="{dtype}" band="{i}">', f"    <Description>{escape(name)}</Description>"]
+    if nodata is not None:
+        parts.append(f"    <NoDataValue>{nodata!r}</NoDataValue>")
+    if scale is not None:
+        parts.append(f"    <Scale>{scale!r}</Scale>")
+    if physical_offset is not None:
+        parts.append(f"    <Offset>{physical_offset!r}</Offset>")
+    parts += ["    <ComplexSource>", f'      <SourceFilename relativeToVRT="0">{escape(source)}</SourceFilename>',
+              f"      <SourceBand>{band}</SourceBand>",
+              f'      <SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>',
+              f'      <DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>']
+    if fill is not None:
+        parts.append(f"      <NODATA>{fill!r}</NODATA>")
+    if offset:
+        parts += [f"      <ScaleOffset>{offset!r}</ScaleOffset>", "      <ScaleRatio>1</ScaleRatio>"]
+    parts += ["    </ComplexSource>", "  </VRTRasterBand>"]
+    return "\n".join(parts)
+
+
+def _write_vrt(key: str, stem: str, header: Dict[str, object], bands_xml: Sequence[str],
+               metadata: Dict[str, str]) -> str:
+    """The VRT in GDAL's memory, named ``stem`` (messages and evaluation tables show it) in a folder of its own."""
+    path = f"{_VSIMEM}/{hashlib.sha1(key.encode()).hexdigest()[:16]}/{stem}.vrt"
+    meta = "".join(f'<MDI key="{escape(k)}">{escape(v)}</MDI>' for k, v in metadata.items())
+    xml = (f'<VRTDataset rasterXSize="{header["width"]}" rasterYSize="{header["height"]}">\n'
+           f'  <SRS dataAxisToSRSAxisMapping="1,2">{escape(header["srs"])}</SRS>\n'
+           f'  <GeoTransform>{", ".join(repr(v) for v in header["gt"])}</GeoTransform>\n'
+           f"  <Metadata>{meta}</Metadata>\n" + "\n".join(bands_xml) + "\n</VRTDataset>\n")
+    gdal.FileFromMemBuffer(path, xml.encode())
+    return path
+
+
+def _grid(source: str, what: str):
+    try:
+        ds = gdal.Open(source)
+    except RuntimeError as err:
+        raise InputError(f"{what} '{source}' cannot be opened ({first_line(err)}): is the product complete?") from None
+    gt = ds.GetGeoTransform(can_return_null=True)
+    return {"width": ds.RasterXSize, "height": ds.RasterYSize, "gt": gt or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0),
+            "srs": ds.GetProjection() or "", "type": gdal.GetDataTypeName(ds.GetRasterBand(1).DataType)}
+
+
+def stack(product: Product, names: Sequence[str]) -> str:
+    """A virtual raster of the bands ``names`` (one resolution) of ``product``, offsets applied."""
+    bands = product_bands(product, names)
+    grids = [_grid(product.files[b.name], f"band {b.name}") for b in bands]
+    first = grids[0]
+    for band, grid in zip(bands, grids):
+        if (grid["width"], grid["height"], grid["gt"]) != (first["width"], first["height"], first["gt"]):
+            raise InputError(f"band {band.name} of product '{product.path}' is not on the grid of band {bands[0].name}: "
+                             "give bands of one resolution")
+    s = product.sensor
+    dtype = gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(s.dtype))) if s.dtype \
+        else first["type"]
+    xml = [_band_xml(i + 1, b.name, product.files[b.name], 1, (first["width"], first["height"]), dtype,
+                     s.nodata, s.fill, product.offsets.get(b.name, 0.0), s.scale, s.offset)
+           for i, b in enumerate(bands)]
+    metadata = {"SR4RS_PRODUCT": product.name, "SR4RS_SENSOR": s.name, "SR4RS_BANDS": ",".join(b.name for b in bands)}
+    if product.baseline:
+        metadata["PROCESSING_BASELINE"] = product.baseline
+    stem = os.path.splitext(product.name)[0] + "_" + "-".join(b.name for b in bands)
+    return _write_vrt(f"{os.path.abspath(product.path)}|{s.name}|{','.join(b.name for b in bands)}", stem, first, xml,
+                      metadata)
+
+
+def _band_index(ds, name: str, path: str) -> int:
+    if name.isdigit():
+        index = int(name)
+        if not 1 <= index <= ds.RasterCount:
+            raise InputError(f"'{path}' has {ds.RasterCount} band(s), no band {index}: check --bands")
+        return index
+    descriptions = [ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)]
+    for i, text in enumerate(descriptions):
+        if text and (text.lower() == name.lower() or text.split()[0].lower() == name.lower()):
+            return i + 1
+    shown = ", ".join(d or f"{i + 1} (no description)" for i, d in enumerate(descriptions))
+    raise InputError(f"'{path}' has no band '{name}' (its bands: {shown}): name bands by their description or number")
+
+
+def select_bands(path: str, names: Sequence[str]) -> str:
+    """A virtual raster of the bands ``names`` of one raster (by description, or number from 1)."""
+    ds = open_raster(path)
+    indexes = [_band_index(ds, n, path) for n in names]
+    grid = _grid(path, "input")
+    xml = []
+    for i, index in enumerate(indexes):
+        band = ds.GetRasterBand(index)
+        offset, scale = band.GetOffset(), band.GetScale()
+        xml.append(_band_xml(i + 1, band.GetDescription() or names[i], os.path.abspath(path), index,
+                             (grid["width"], grid["height"]), gdal.GetDataTypeName(band.DataType),
+                             band.GetNoDataValue(), band.GetNoDataValue(), 0.0,
+                             scale if scale not in (None, 1.0) else None, offset if offset not in (None, 0.0) else None))
+    stem = os.path.splitext(os.path.basename(path))[0] + "_" + "-".join(n.replace(" ", "") for n in names)
+    return _write_vrt(f"{os.path.abspath(path)}|{','.join(map(str, indexes))}", stem, grid, xml,
+                      dict(ds.GetMetadata() or {}))
+
+
+def resolve(path: str, bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None) -> str:
+    """What GDAL reads for ``path``: the bands of a product (``bands`` required), the bands of one raster, or the
+    raster itself."""
+    one_file = sensor is not None and get_sensor(sensor).format == "one-file"
+    if not one_file and (is_product(path) or sensor):
+        product = open_product(path, sensor)
+        if not bands:
+            groups = {}
+            for b in product.sensor.bands:
+                if b.name in product.files:
+                    groups.setdefault(b.resolution, []).append(b.name)
+            hint = "; ".join(f"{r:g} m: {','.join(n)}" for r, n in sorted(groups.items()))
+            raise InputError(f"'{path}' is a {product.sensor.name} product: choose its bands with --bands ({hint})")
+        return stack(product, bands)
+    if bands:
+        return select_bands(path, bands)
+    return path
+
+
+def band_resolutions(product: Product, names: Sequence[str]) -> List[float]:
+    return [product.sensor.band(n).resolution for n in names]
+
+
+def ratio(a: float, b: float) -> int:
+    """The whole ratio of two resolutions."""
+    r = a / b
+    if not math.isclose(r, round(r), rel_tol=1e-6):
+        raise InputError(f"resolutions {a:g} m and {b:g} m are not whole multiples of each other")
+    return int(round(r))
+
+
+def crop(path: str, width: int, height: int) -> str:
+    """The first ``width`` x ``height`` pixels of a raster, as a virtual raster (nothing is copied)."""
+    ds = open_raster(path)
+    if (width, height) == (ds.RasterXSize, ds.RasterYSize):
+        return path
+    stem = os.path.splitext(os.path.basename(path))[0]
+    out = f"{_VSIMEM}/{hashlib.sha1(f'{path}|{width}|{height}'.encode()).hexdigest()[:16]}/{stem}.vrt"
+    gdal.Translate(out, ds, format="VRT", srcWin=[0, 0, width, height])
+    return out

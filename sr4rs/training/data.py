@@ -1,0 +1,112 @@
+"""What a run trains on, described and checked before TensorFlow starts: LR/HR patches images (one input)
+or patch sets (several inputs at different resolutions and a target, for fusion networks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from ..errors import InputError
+from ..io.patches import describe_patches, describe_sets, is_patch_set
+from ..io.rasters import read_info
+from ..nets import is_fusion
+from .config import TrainConfig
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The inputs a network takes ((bands, factor) each, finest first), its output bands, their names, the
+    patch count, and a summary recorded in the exported model."""
+
+    fusion: bool
+    count: int
+    inputs: Tuple[Tuple[int, int], ...]
+    input_names: Tuple[Tuple[str, ...], ...]
+    output_names: Tuple[str, ...]
+    summary: dict
+
+    @property
+    def scale(self) -> int:
+        return max(f for _, f in self.inputs)
+
+    @property
+    def output_bands(self) -> int:
+        return len(self.output_names)
+
+
+def _names(names, count: int) -> Tuple[str, ...]:
+    return tuple(names) if names and all(names) else tuple(f"band{i + 1}" for i in range(count))
+
+
+def _pairs(cfg: TrainConfig) -> TrainingData:
+    if not cfg.hr_patches:
+        raise InputError("--lr_patches are patches images: give their --hr_patches too (or patch set folders)")
+    desc = describe_patches(list(cfg.lr_patches), list(cfg.hr_patches))
+    if cfg.valid_lr_patches:
+        vdesc = describe_patches(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches))
+        if (vdesc.ratio, vdesc.lr_bands, vdesc.hr_bands) != (desc.ratio, desc.lr_bands, desc.hr_bands):
+            raise InputError("validation patches differ from training patches in ratio or bands: "
+                             "extract both with the same settings")
+    if desc.lr_bands != desc.hr_bands:
+        raise InputError(f"LR patches have {desc.lr_bands} band(s) but HR patches {desc.hr_bands}: the generators "
+                         "map each band to itself, extract LR and HR with the same bands")
+    if desc.ratio < 2 or desc.ratio & (desc.ratio - 1):
+        raise InputError(f"the HR/LR patch size ratio is {desc.ratio}: the networks support powers of two (2, 4, 8)")
+    names = tuple(cfg.bands) or _names(desc.lr_band_names, desc.lr_bands)
+    return TrainingData(False, desc.count, ((desc.lr_bands, desc.ratio),), (names,), names,
+                        {"patches": desc.count, "lr_patch_size": desc.lr_patch_size,
+                         "hr_patch_size": desc.hr_patch_size, "lr_dtype": str(desc.lr_dtype),
+                         "files": list(cfg.lr_patches)})
+
+
+def _sets(cfg: TrainConfig) -> TrainingData:
+    if cfg.hr_patches:
+        raise InputError("--lr_patches are patch sets (each holds its target): drop --hr_patches")
+    desc = describe_sets(list(cfg.lr_patches))
+    if cfg.valid_lr_patches:
+        vdesc = describe_sets(list(cfg.valid_lr_patches))
+        if (vdesc.factors, vdesc.patch_size) != (desc.factors, desc.patch_size):
+            raise InputError("validation patch sets differ from the training sets: extract both with the same settings")
+    inputs = tuple((len(b), f) for b, f in zip(desc.input_bands, desc.factors))
+    return TrainingData(True, desc.count, inputs, desc.input_bands, tuple(cfg.bands) or desc.target_bands,
+                        {"patches": desc.count, "patch_size": desc.patch_size, "factors": list(desc.factors),
+                         "sets": list(cfg.lr_patches)})
+
+
+def describe_data(cfg: TrainConfig) -> TrainingData:
+    """The training data, checked against the validation data, the network and the flags."""
+    sets = [is_patch_set(p) for p in cfg.lr_patches]
+    if any(sets) and not all(sets):
+        raise InputError("--lr_patches mixes patch set folders and patches images: give one kind")
+    data = _sets(cfg) if sets and all(sets) else _pairs(cfg)
+    if is_fusion(cfg.arch) != data.fusion:
+        raise InputError(f"--arch {cfg.arch} trains on {'patch sets' if is_fusion(cfg.arch) else 'LR/HR patches'}, "
+                         f"but --lr_patches are {'patch sets' if data.fusion else 'LR/HR patches images'}: "
+                         f"{'choose --arch fusion' if data.fusion else 'choose --arch sr4rs or edsr'}")
+    if data.fusion and cfg.ganweight > 0:
+        raise InputError(f"--arch {cfg.arch} trains on pixel losses: pass --ganweight 0")
+    if cfg.bands and len(cfg.bands) != data.output_bands:
+        raise InputError(f"--bands names {len(cfg.bands)} bands but the patches have {data.output_bands}: "
+                         "name every band, in order")
+    if cfg.preview:
+        if data.fusion:
+            raise InputError("--preview shows one image through the network; a fusion network takes several: "
+                             "drop --preview")
+        count = read_info(cfg.preview).count
+        if count != data.inputs[0][0]:
+            raise InputError(f"--preview '{cfg.preview}' has {count} band(s) but the LR patches have "
+                             f"{data.inputs[0][0]}: give an LR image with the same bands")
+    if data.count < cfg.batchsize:
+        raise InputError(f"{data.count} patches are fewer than --batchsize {cfg.batchsize}: "
+                         "extract more patches or lower --batchsize")
+    return data
+
+
+def datasets(cfg: TrainConfig, data: TrainingData):
+    """The training and validation datasets (patches read and checked: no empty or all-nodata patch)."""
+    from ..data.datasets import PatchesDataset, PatchSetDataset
+
+    if data.fusion:
+        return (PatchSetDataset(list(cfg.lr_patches)),
+                PatchSetDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
+    return (PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming),
+            PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) if cfg.valid_lr_patches else None)
