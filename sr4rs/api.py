@@ -7,7 +7,7 @@ beforehand: ``plan.work`` or the input's pixels) and a ``CancelToken``: cancelle
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple, Union
 
 from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
@@ -20,7 +20,7 @@ from .evaluation.run import check_out_dir, evaluate, run_evaluation
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.engine import ApplyReport, run_apply
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
-from .io.files import check_output_path
+from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
 from .io.products import is_product, open_product, parse_bands, resolve as resolve_bands
@@ -237,3 +237,40 @@ def train(config: TrainConfig, on_step: Optional[StepCallback] = None,
     from .training.loop import train as _train
 
     return _train(config, on_step, cancel)
+
+
+def apply_all_bands(product: str, output: str, models: Sequence[Union[str, LoadedModel]],
+                    options: ApplyOptions = ApplyOptions(), *, sensor: Optional[str] = None,
+                    progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """Every band of ``product`` at the finest resolution in one GeoTIFF: the finest bands as they are, and the
+    bands each fusion model in ``models`` brings to the finest grid (e.g. ``s2-20m-x2`` and ``s2-60m-x6``), in
+    the sensor's band order. Each model's result is made beside ``output`` under a temporary name, and the
+    whole is assembled once they are all done."""
+    from .io.assemble import assemble_bands
+
+    if not (os.path.isdir(product) or is_product(product) or sensor):
+        raise InputError(f"--all-bands takes one product (a .SAFE folder or .zip, a Landsat folder), not '{product}'")
+    loaded = [m if isinstance(m, LoadedModel) else load_model(m) for m in models]
+    if not loaded or any(len(m.inputs) < 2 or m.inputs[0].spec.factor != 1 for m in loaded):
+        raise InputError("--all-bands takes fusion models (several inputs, the finest on the output's grid): "
+                         "e.g. --model s2-20m-x2 --model s2-60m-x6")
+    fine = loaded[0].inputs[0].spec.bands
+    if any(m.inputs[0].spec.bands != fine for m in loaded):
+        raise InputError("the models' finest inputs differ: give fusion models made for one set of fine bands")
+    order = [b.name for b in open_product(product, sensor).sensor.bands]
+    parts = [(resolve_bands(product, fine, sensor), fine)]
+    check_apply_paths([read_info(parts[0][0])], "", output, None, options.overwrite, [product] +
+                      [m.path for m in loaded])
+    check_options(options)
+    temporaries = []
+    try:
+        for i, model in enumerate(loaded):
+            tmp = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.model{i}.partial.tif")
+            temporaries.append(tmp)
+            apply(product, tmp, model, replace(options, overwrite=True), sensor=sensor, progress=progress,
+                  cancel=cancel)
+            parts.append((tmp, model.metadata.output_bands))
+        return assemble_bands(parts, order, output, options)
+    finally:
+        for tmp in temporaries:
+            remove_quietly(tmp)

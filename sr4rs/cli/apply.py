@@ -20,8 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "Collection 2 folder); a model with several inputs takes one --input each, finest first, "
                         "or one product")
     opt.bands(parser)
-    opt.model(parser)
+    opt.model(parser, repeatable=True)
     parser.add_argument("--output", required=True, help="output GeoTIFF")
+    parser.add_argument("--all-bands", action="store_true", help="with a product and fusion models (--model "
+                        "s2-20m-x2 --model s2-60m-x6): every band at the finest resolution in one file, the finest "
+                        "bands as they are, the others fused")
     opt.encoding(parser, "the output", bare=True)
     opt.tiling(parser, bare_pad=True)
     parser.add_argument("--batch-size", type=int, help="tiles per model call (default: automatic)")
@@ -42,7 +45,12 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     options = api.ApplyOptions(tile_size=args.ts, pad=args.pad, batch_size=args.batch_size, nodata=args.nodata,
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
                                cog=args.cog, overwrite=args.overwrite)
-    model = api.bundled_model_path(args.model) if args.model else args.savedmodel
+    models = [api.bundled_model_path(m) for m in args.model or []] + list(args.savedmodel or [])
+    if args.all_bands:
+        return _all_bands(args, api, models, options, cancel)
+    if len(models) > 1:
+        raise api.InputError("give one --model or --savedmodel (several go with --all-bands)")
+    model = models[0] if models else None
     # Checked at once, before TensorFlow starts.
     checked = api.check_apply(args.input, args.output, model, options, args.quicklook, args.bands, args.sensor)
     total = checked.infos[0].width * checked.infos[0].height
@@ -53,6 +61,17 @@ def run(args: argparse.Namespace, cancel=None) -> int:
                            cancel=cancel)
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "
           f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
+    return 0
+
+
+def _all_bands(args, api, models, options, cancel) -> int:
+    if len(args.input) != 1 or args.bands:
+        raise api.InputError("--all-bands takes one product as --input, and the models choose its bands: drop --bands")
+    quiet_tensorflow()
+    report = api.apply_all_bands(args.input[0], args.output, models, options, sensor=args.sensor, cancel=cancel)
+    print(f"wrote {report.output} ({report.width} x {report.height} pixels, every band)", file=sys.stderr)
+    if args.quicklook:
+        api.write_quicklook(args.output, args.quicklook)
     return 0
 
 

@@ -63,7 +63,10 @@ def _group_factors(infos: Sequence[RasterInfo]) -> List[int]:
     """Each image's pixel size in units of the first's: a whole number, the grids sharing their corner."""
     first = infos[0]
     factors = [1]
-    for info in infos[1:]:
+    for before, info in zip(infos, infos[1:]):
+        if before.geotransform and info.geotransform and abs(info.geotransform[1]) <= abs(before.geotransform[1]):
+            raise InputError(f"the images must go from the finest resolution to the coarsest: '{info.path}' "
+                             f"({abs(info.geotransform[1]):g}) comes after '{before.path}' ({abs(before.geotransform[1]):g})")
         if info.geotransform is None or first.geotransform is None:
             factor = round(first.width / info.width) if info.width else 0
         else:

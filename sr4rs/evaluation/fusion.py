@@ -95,16 +95,15 @@ def regression_baseline(guides: Sequence[str], lr_path: str, scene: Scene, folde
     """The classical fusion of the module's docstring, block by block; ``cubic_path``: the cubic upsampling of
     ``lr_path`` on the output grid (the cubic baseline's output)."""
     width, height = scene.width, scene.height
-    on_output = [_to_grid(g, width, height, folder, f"_guide{i}_out.tif", "cubic") for i, g in enumerate(guides)]
-    on_lr = [_to_grid(g, scene.lr_width, scene.lr_height, folder, f"_guide{i}_lr.tif", "average")
-             for i, g in enumerate(guides)]
-    coefficients = _fit(on_lr, lr_path, scene)
+    finest = guides[0]  # on the output grid already
+    on_lr = _to_grid(finest, scene.lr_width, scene.lr_height, folder, "_guide_lr.tif", "average")
+    coefficients = _fit([on_lr], lr_path, scene)
     synthetic = os.path.join(folder, "_synthetic.tif")
-    _write_combination(on_output, coefficients, width, height, synthetic, scene.hr)
+    _write_combination([finest], coefficients, width, height, synthetic, scene.hr)
     low = _to_grid(synthetic, scene.lr_width, scene.lr_height, folder, "_synthetic_lr.tif", "average")
     low_up = _to_grid(low, width, height, folder, "_synthetic_lr_up.tif", "cubic")
     _write_sum([(cubic_path, 1.0), (synthetic, 1.0), (low_up, -1.0)], width, height, out_path, scene.hr)
-    for scratch in on_output + on_lr + [synthetic, low, low_up]:
+    for scratch in (on_lr, synthetic, low, low_up):
         os.remove(scratch)
     if work is not None:
         work.advance(scene.lr_width * scene.lr_height)

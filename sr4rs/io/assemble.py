@@ -1,0 +1,74 @@
+"""One GeoTIFF from the bands of several rasters on one grid (a product's fine bands and fused ones), in a
+given band order: a virtual raster over them, translated once into the output."""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+from ..errors import InputError, first_line
+from ._gdal import gdal
+from .files import StagedFile, write_failure
+from .rasters import default_creation_options, read_info
+
+
+def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[str], output: str, options):
+    """``parts``: (raster, its band names) on one grid; ``order``: the band names, in the order wanted (names
+    not in any part are left out). Returns the ApplyReport-like summary of the output."""
+    from ..inference.engine import ApplyReport
+
+    where = {}
+    for path, names in parts:
+        for index, name in enumerate(names):
+            where.setdefault(name, (path, index + 1))
+    bands = [(name, *where[name]) for name in order if name in where]
+    infos = {path: read_info(path) for path, _ in parts}
+    grid = {(i.width, i.height, i.geotransform) for i in infos.values()}
+    if len(grid) != 1:
+        raise InputError("the bands to assemble are not on one grid: give the models of one product")
+    vrt = "/vsimem/sr4rs-assemble.vrt"
+    _vrt(vrt, bands)
+    first = next(iter(infos.values()))
+    dtype = None if options.encoding == "auto" else _gdal_type(options.encoding)
+    staged = StagedFile(output, options.overwrite)
+    creation = {**default_creation_options(first.dtype, first.width * first.height * len(bands) * 4),
+                **options.creation_options}
+    try:
+        gdal.Translate(staged.tmp, vrt, outputType=gdal.GetDataTypeByName(dtype) if dtype else gdal.GDT_Unknown,
+                       creationOptions=[f"{k}={v}" for k, v in creation.items()])
+        reason = None
+    except RuntimeError as err:
+        reason = first_line(err)
+    finally:
+        gdal.Unlink(vrt)
+    if reason is not None:
+        staged.abort()
+        raise write_failure(output, reason)
+    staged.commit()
+    return ApplyReport(output, first.width, first.height, 1, 0, 0, 0.0, 0.0)
+
+
+def _gdal_type(name: str) -> str:
+    import numpy as np
+
+    from ..geo.dtypes import resolve_encoding
+    from ._gdal import gdal_array
+
+    return gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(resolve_encoding(name, "float32"))))
+
+
+def _vrt(vrt: str, bands) -> None:
+    """A VRT of ``bands`` ((name, raster, band index)), each keeping its description and nodata."""
+    first = gdal.Open(bands[0][1])
+    ds = gdal.GetDriverByName("VRT").Create(vrt, first.RasterXSize, first.RasterYSize, 0)
+    ds.SetGeoTransform(first.GetGeoTransform())
+    ds.SetProjection(first.GetProjection())
+    for name, path, index in bands:
+        source = gdal.Open(path)  # kept while its band is used: a band outliving its dataset crashes GDAL
+        src = source.GetRasterBand(index)
+        ds.AddBand(src.DataType)
+        band = ds.GetRasterBand(ds.RasterCount)
+        band.SetDescription(name)
+        if src.GetNoDataValue() is not None:
+            band.SetNoDataValue(src.GetNoDataValue())
+        band.SetMetadataItem("source_0", f'<SimpleSource><SourceFilename relativeToVRT="0">{path}</SourceFilename>'
+                             f"<SourceBand>{index}</SourceBand></SimpleSource>", "new_vrt_sources")
+    ds = None

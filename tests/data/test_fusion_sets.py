@@ -1,0 +1,180 @@
+"""Fusion end to end on real Sentinel-2 and Landsat pixels: Wald patch sets from images or a product, a
+fusion network trained on them with train.py, exported with one input per resolution, and applied to a
+product or to one image per resolution, seam-free, on the fine grid."""
+import json
+import os
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from conftest import LANDSAT, S2_10M, S2_20M, S2_60M, read, run_cli
+from products import make_landsat, make_sentinel2
+from sr4rs.errors import InputError
+from sr4rs.geo.degrade import degrade
+from sr4rs.io.patches import read_patch_set, read_patches
+
+
+def _extract(*args):
+    return run_cli("-m", "sr4rs.cli.main", "extract", *args)
+
+
+def test_a_wald_patch_set_holds_the_degraded_groups_and_the_native_target(tmp_path):
+    out = tmp_path / "set"
+    proc = _extract("--input", S2_10M, "--input", S2_20M, "--input", S2_60M, "--patch-size", "12", "--step", "6",
+                    "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "factors 1, 2, 6 (Wald x6)" in proc.stderr
+    patch_set = read_patch_set(str(out))
+    assert patch_set.factors == (1, 2, 6) and patch_set.target_bands == ("B1", "B9", "B10")
+    assert [layout.size for layout in patch_set.inputs] == [12, 6, 2] and patch_set.target.size == 12
+    manifest = json.loads((out / "patches.json").read_text())
+    assert manifest["wald_factor"] == 6 and manifest["inputs"][1]["bands"] == ["B5", "B6", "B7", "B8A", "B11", "B12"]
+    # Patch 0 is the top-left window: each group degraded by 6 (Wald), the target the 60 m pixels themselves.
+    fine = degrade(read(S2_10M).astype(np.float32), 6)
+    np.testing.assert_allclose(read_patches(str(out / "input_0.tif"))[0], fine[:12, :12], rtol=1e-5, atol=0.01)
+    np.testing.assert_array_equal(read_patches(str(out / "target.tif"))[0], read(S2_60M)[:12, :12])
+
+
+def test_a_product_gives_the_same_set_as_its_band_files(tmp_path):
+    product = make_sentinel2(tmp_path, "L2A", "04.00", as_zip=True)
+    by_product, by_files = tmp_path / "a", tmp_path / "b"
+    proc = _extract("--input", product, "--bands", "B8,B4,B3,B2,B5,B6,B7,B8A,B11,B12", "--patch-size", "8",
+                    "--out", str(by_product))
+    assert proc.returncode == 0, proc.stderr
+    stacked = str(tmp_path / "b8b4b3b2.tif")
+    gdal.Translate(stacked, S2_10M, bandList=[4, 3, 2, 1])
+    proc = _extract("--input", stacked, "--input", S2_20M, "--patch-size", "8", "--out", str(by_files))
+    assert proc.returncode == 0, proc.stderr
+    for name in ("input_0.tif", "input_1.tif", "target.tif"):
+        np.testing.assert_array_equal(read(by_product / name), read(by_files / name))
+
+
+def test_set_mistakes_are_refused(tmp_path):
+    proc = _extract("--input", S2_20M, "--input", S2_10M, "--patch-size", "8", "--out", str(tmp_path / "s"))
+    assert proc.returncode == 1 and "from the finest resolution to the coarsest" in proc.stderr
+    proc = _extract("--input", S2_10M, "--input", S2_60M, "--patch-size", "8", "--out", str(tmp_path / "s"))
+    assert proc.returncode == 1 and "--patch-size 8 must be a positive multiple of 6" in proc.stderr
+    proc = _extract("--input", S2_10M, "--input", S2_20M, "--patch-size", "8", "--out", str(tmp_path / "s"),
+                    "--out-lr", str(tmp_path / "x.tif"))
+    assert proc.returncode == 1 and "--input images" in proc.stderr
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fusion")
+    proc = _extract("--input", S2_10M, "--input", S2_20M, "--patch-size", "8", "--step", "4", "--val-fraction",
+                    "0.2", "--out", str(folder / "set"))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("train.py", "--lr_patches", str(folder / "set" / "train"), "--valid_lr_patches",
+                   str(folder / "set" / "val"), "--arch", "fusion", "--depth", "16", "--nresblocks", "2", "--epochs",
+                   "4", "--batchsize", "8", "--ganweight", "0", "--l1weight", "1", "--l2weight", "0", "--adam_b1", "0.9",
+                   "--seed", "3", "--save_ckpt", str(folder / "ckpt"), "--savedmodel", str(folder / "model"),
+                   "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    return folder
+
+
+def test_a_fusion_model_exports_one_input_per_resolution(trained):
+    meta = json.loads((trained / "model" / "assets.extra" / "sr4rs.json").read_text())
+    assert [(i["name"], i["factor"], len(i["bands"])) for i in meta["inputs"]] == [("input_0", 1, 4), ("input_1", 2, 6)]
+    assert meta["output_bands"] == ["B5", "B6", "B7", "B8A", "B11", "B12"] and meta["scale"] == 2
+    assert meta["margin"] % 2 == 0 and meta["margin"] >= 1 + 2 * 2 + 1 + 3
+
+
+def test_apply_with_one_input_per_resolution_and_with_a_product(trained, tmp_path):
+    model = str(trained / "model")
+    outs = {}
+    for ts in ("16", "64"):
+        out = tmp_path / f"fused_{ts}.tif"
+        proc = run_cli("-m", "sr4rs.cli.main", "apply", "--savedmodel", model, "--input", S2_10M, "--input", S2_20M,
+                       "--output", str(out), "--ts", ts, "--encoding", "float32")
+        assert proc.returncode == 0, proc.stderr
+        outs[ts] = read(out)
+    np.testing.assert_allclose(outs["16"], outs["64"], rtol=1e-5, atol=0.05)  # seam-free
+    ds, fine = gdal.Open(str(tmp_path / "fused_16.tif")), gdal.Open(S2_10M)
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (127, 99, 6)
+    assert ds.GetGeoTransform() == fine.GetGeoTransform() and ds.GetProjection() == fine.GetProjection()
+    product = make_sentinel2(tmp_path, "L1C", "04.00")
+    proc = run_cli("-m", "sr4rs.cli.main", "apply", "--savedmodel", model, "--input", product, "--output",
+                   str(tmp_path / "from_product.tif"), "--encoding", "float32")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(read(tmp_path / "from_product.tif"), outs["64"], rtol=1e-5, atol=0.05)
+    proc = run_cli("-m", "sr4rs.cli.main", "apply", "--savedmodel", model, "--input", S2_20M, "--input", S2_10M,
+                   "--output", str(tmp_path / "swapped.tif"))
+    assert proc.returncode == 1 and "has 6 band(s) but the model expects 4" in proc.stderr
+
+
+def test_all_bands_of_a_product_in_one_file(trained, tmp_path):
+    product = make_sentinel2(tmp_path, "L1C", "02.01")
+    out = tmp_path / "all.tif"
+    proc = run_cli("-m", "sr4rs.cli.main", "apply", "--input", product, "--savedmodel", str(trained / "model"),
+                   "--all-bands", "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    ds = gdal.Open(str(out))
+    names = [ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)]
+    assert names == ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]  # the sensor's order
+    pixels = read(out)
+    np.testing.assert_array_equal(pixels[..., [0, 1, 2, 6]], read(S2_10M))  # the 10 m bands as they are
+    assert sorted(os.listdir(tmp_path)) == sorted(["all.tif", os.path.basename(product)])
+
+
+def test_evaluate_scores_a_fusion_model_against_the_baselines(trained, tmp_path):
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", str(trained / "model"), "--input", S2_10M,
+                   "--input", S2_20M, "--border", "4", "--no-progress", "--out", str(tmp_path / "eval"))
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:-1]}
+    assert {"bicubic", "regression", "model"} <= set(rows)
+    assert float(rows["regression"][3]) < float(rows["bicubic"][3])  # the classical fusion beats cubic (RMSE)
+    if "otb-bayes" not in rows:
+        pytest.skip("OTB's Pansharpening (otb-bin) is not installed: the pansharpening rows are left out")
+    assert {"otb-rcs", "otb-lmvm", "otb-bayes"} <= set(rows)
+
+
+def test_landsat_pan_sharpening_follows_the_same_path(tmp_path):
+    """Landsat's 30 m bands to 15 m with its panchromatic band. The shared data has no panchromatic band, so
+    this test makes one in Wald's fashion: the 30 m crop is the '15 m' level, its band mean the panchromatic
+    band B8 there, and its bands degraded by 2 the '30 m' multispectral bands; then a product folder of them."""
+    folder = make_landsat(tmp_path, bands=())  # the MTL only (GDAL's Create over an existing band file would
+    stem = os.path.basename(folder)           # delete the MTL with it: GDAL counts it among the band's files)
+    ms = read(LANDSAT).astype(np.float32)
+    src = gdal.Open(LANDSAT)
+    x0, dx, _, y0, _, dy = src.GetGeoTransform()
+    pan = ms.mean(axis=-1)
+    drv = gdal.GetDriverByName("GTiff")
+    ds = drv.Create(os.path.join(folder, f"{stem}_B8.TIF"), src.RasterXSize, src.RasterYSize, 1, gdal.GDT_UInt16)
+    ds.SetGeoTransform((x0, dx, 0, y0, 0, dy))
+    ds.SetProjection(src.GetProjection())
+    ds.GetRasterBand(1).WriteArray(np.rint(pan).astype(np.uint16))
+    ds = None
+    low = degrade(ms, 2)
+    for band, index in (("B4", 0), ("B3", 1), ("B2", 2)):
+        ds = drv.Create(os.path.join(folder, f"{stem}_{band}.TIF"), low.shape[1], low.shape[0], 1, gdal.GDT_UInt16)
+        ds.SetGeoTransform((x0, dx * 2, 0, y0, 0, dy * 2))
+        ds.SetProjection(src.GetProjection())
+        ds.GetRasterBand(1).WriteArray(np.rint(low[..., index]).astype(np.uint16))
+        ds = None
+    out = tmp_path / "set"
+    proc = _extract("--input", folder, "--sensor", "landsat-oli-c2-l1", "--bands", "B8,B4,B3,B2", "--patch-size", "8",
+                    "--step", "4", "--nodata", "0", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "factors 1, 2 (Wald x2)" in proc.stderr
+    patch_set = read_patch_set(str(out))
+    assert patch_set.input_bands == (("B8",), ("B4", "B3", "B2")) and patch_set.target_bands == ("B4", "B3", "B2")
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", "x", "--input", folder, "--bands",
+                   "B8,B4,B3,B2", "--nodata", "0", "--no-progress")
+    assert proc.returncode == 1 and "model 'x' does not exist" in proc.stderr
+
+
+def test_api_groups_a_products_bands_by_resolution(tmp_path):
+    from sr4rs import api
+
+    product = make_sentinel2(tmp_path, "L1C", "02.01")
+    groups = api.open_groups(product, ["B1", "B2", "B5", "B9", "B8"])
+    assert [gdal.Open(g).RasterXSize for g in groups] == [127, 64, 22]
+    datasets = [gdal.Open(g) for g in groups]  # kept open while their bands are read
+    assert [[ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)] for ds in datasets] == \
+        [["B2", "B8"], ["B5"], ["B1", "B9"]]
+    with pytest.raises(InputError, match="several --input"):
+        api.open_groups([S2_10M, S2_20M], ["B2"])
