@@ -35,14 +35,16 @@ def _model_path(path):
 
 
 def pure_compute_seconds(scene, model, options):
-    """Time ``predict`` alone on exactly the batches the engine would run: (wall, CPU) seconds."""
+    """Time ``predict`` alone on exactly the batches the engine would run: (wall, CPU) seconds. ``scene``: one
+    image, or one per model input (finest first)."""
     from sr4rs.api import GdalSource, plan_apply
     from sr4rs.inference.engine import read_batch
 
-    source = GdalSource(scene)
-    plan = plan_apply(source.info, model, options)
-    batches = [read_batch([source], tiles, plan) for tiles in plan.batches()]
-    source.close()
+    sources = [GdalSource(p) for p in ([scene] if isinstance(scene, str) else scene)]
+    plan = plan_apply([s.info for s in sources], model, options)
+    batches = [read_batch(sources, tiles, plan) for tiles in plan.batches()]
+    for source in sources:
+        source.close()
     first = next(b for b in batches if b.inputs is not None)
     model.predict(first.inputs, plan.pad)  # warm-up: tracing and allocation
     start, cpu = time.perf_counter(), time.process_time()

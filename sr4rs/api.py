@@ -34,7 +34,7 @@ from .model.load import LoadedModel, SessionModel, check_model_dir, load_model a
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress
-from .training.config import LOSS_TYPES, TrainConfig
+from .training.config import DEGRADATIONS, LOSS_TYPES, SCHEDULES, TrainConfig
 from .training.loop import StepCallback, TrainResult
 
 __all__ = [
@@ -270,7 +270,8 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
             apply(product, tmp, model, replace(options, overwrite=True), sensor=sensor, progress=progress,
                   cancel=cancel)
             parts.append((tmp, model.metadata.output_bands))
-        return assemble_bands(parts, order, output, options)
+        width, height = assemble_bands(parts, order, output, options)
+        return ApplyReport(output, width, height, 1, 0, 0, 0.0, 0.0)
     finally:
         for tmp in temporaries:
             remove_quietly(tmp)

@@ -28,9 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "bicubic each epoch)")
     p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
     p.add_argument("--save_ckpt", required=True, help="checkpoint folder (one checkpoint per epoch)")
-    p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix)")
+    p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix); with --finetune, "
+                   "also a SavedModel exported by sr4rs")
     p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
-                   "the epoch count and the optimiser")
+                   "the epoch count and the optimiser (to fine-tune a model on new data)")
     p.add_argument("--savedmodel", help="export a SavedModel here at the end")
     opt.overwrite(p, "an existing --savedmodel folder")
     p.add_argument("--preview", help="LR image (or product: its --bands) whose super-resolved centre is logged to "
@@ -64,9 +65,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed: the same seed repeats a run")
     p.add_argument("--keep_ckpt", type=int, default=d.keep_ckpt, help="checkpoints kept")
     p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
+    _robust_arguments(p, d)
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
     opt.no_progress(p)
+
+
+def _robust_arguments(p: argparse.ArgumentParser, d) -> None:
+    """Degradation-robust training and the schedules of the EDSR literature (Galar et al.)."""
+    from ..api import DEGRADATIONS, SCHEDULES
+
+    p.add_argument("--degradation", choices=DEGRADATIONS, default=d.degradation, help="fixed: the LR patches as "
+                   "extracted; random: each LR patch made from its HR patch at every use, with a Gaussian blur of "
+                   "sigma drawn in [0, --blur_max x factor] HR pixels (0: plain block averaging) and --noise")
+    p.add_argument("--blur_max", type=float, default=d.blur_max, help="largest blur sigma, in units of the factor "
+                   f"(default {d.blur_max})")
+    p.add_argument("--anisotropic", action="store_true", help="random: one blur sigma per axis")
+    p.add_argument("--noise", type=float, default=d.noise, help="random: largest sensor noise, as a fraction of "
+                   "the patch's mean value (default 0)")
+    p.add_argument("--shift", type=float, default=d.shift, help="largest misregistration of the LR patch, in LR "
+                   "pixels (for true pairs; default 0)")
+    p.add_argument("--lr_schedule", choices=SCHEDULES, default=d.lr_schedule, help="constant --adam_lr, or "
+                   "onecycle (up to --adam_lr over 30 %% of the steps, then down, cosine)")
+    p.add_argument("--progressive", action="store_true", help="progressive resizing: crops of 1/2, then 3/4 of the "
+                   "patches, then whole patches, over thirds of the epochs")
+    p.add_argument("--ema", type=float, default=d.ema, help="moving average of the weights (e.g. 0.999), used for "
+                   "validation and export (default 0: none)")
+    p.add_argument("--samweight", type=float, default=d.samweight, help="spectral angle loss weight (default 0)")
+    p.add_argument("--consistency", action="store_true", help="export a last layer that makes the output's "
+                   "factor x factor block means equal the input exactly")
 
 
 def config_from_args(args: argparse.Namespace):

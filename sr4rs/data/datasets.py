@@ -7,7 +7,7 @@ Both modes walk the same shuffled index, so the same seed gives the same batches
 from __future__ import annotations
 
 import threading
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -25,8 +25,11 @@ class _Indexed:
     count: int
 
     def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
-                repeat: bool = False, drop_remainder: bool = False) -> tf.data.Dataset:
-        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass)."""
+                repeat: bool = False, drop_remainder: bool = False,
+                transform: Optional[Callable] = None) -> tf.data.Dataset:
+        """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass).
+        ``transform(sample, seed)``: a change drawn per sample (a degradation, a crop), from a stateless
+        seed that the same ``seed`` repeats."""
         if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
             raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
         lookup = self._lookup
@@ -35,11 +38,11 @@ class _Indexed:
             ds = ds.shuffle(self.count, seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat()
-        if augment:
+        if augment or transform is not None:
             # A fresh random draw per element and per pass, reproducible from ``seed``.
             draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            ds = tf.data.Dataset.zip((ds, draws)).map(lambda i, r: _augment(lookup(i), r),
-                                                       num_parallel_calls=tf.data.AUTOTUNE)
+            ds = tf.data.Dataset.zip((ds, draws)).map(
+                lambda i, r: _draw(lookup(i), r, augment, transform), num_parallel_calls=tf.data.AUTOTUNE)
         else:
             ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
@@ -137,6 +140,14 @@ def _streaming_lookup(d: PatchesDescription):
         return lr, hr
 
     return lookup
+
+
+def _draw(sample, draw, augment: bool, transform):
+    if augment:
+        sample = _augment(sample, draw)
+    if transform is not None:
+        sample = transform(sample, tf.stack([draw, tf.constant(0x5EED, tf.int64)]))
+    return sample
 
 
 def _augment(sample, draw):

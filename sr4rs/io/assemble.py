@@ -12,9 +12,7 @@ from .rasters import default_creation_options, read_info
 
 def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[str], output: str, options):
     """``parts``: (raster, its band names) on one grid; ``order``: the band names, in the order wanted (names
-    not in any part are left out). Returns the ApplyReport-like summary of the output."""
-    from ..inference.engine import ApplyReport
-
+    not in any part are left out). Returns the output's width and height."""
     where = {}
     for path, names in parts:
         for index, name in enumerate(names):
@@ -43,7 +41,7 @@ def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[s
         staged.abort()
         raise write_failure(output, reason)
     staged.commit()
-    return ApplyReport(output, first.width, first.height, 1, 0, 0, 0.0, 0.0)
+    return first.width, first.height
 
 
 def _gdal_type(name: str) -> str:

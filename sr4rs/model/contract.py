@@ -87,6 +87,9 @@ class ModelMetadata:
     description: str = ""
     training: Dict[str, Any] = field(default_factory=dict)
     inputs: Tuple[InputSpec, ...] = ()
+    # "block": a last layer adds back the difference between the input and the output averaged over factor x
+    # factor blocks, so that the output's block means are the input exactly (reflectance consistency 0).
+    consistency: str = ""
 
     def __post_init__(self):
         if not isinstance(self.scale, (int, float)) or int(self.scale) != self.scale or self.scale < 1:
@@ -103,6 +106,8 @@ class ModelMetadata:
         if max(i.factor for i in inputs) != self.scale:
             raise ModelError(f"model metadata: scale {self.scale} is not the largest input factor "
                              f"({max(i.factor for i in inputs)}): re-export the model")
+        if self.consistency not in ("", "block"):
+            raise ModelError(f"model metadata: unknown consistency operator '{self.consistency}' (known: block)")
         if self.margin % self.grid_unit:
             raise ModelError(f"model metadata: margin {self.margin} is not a multiple of {self.grid_unit} "
                              "(every input's factor must divide it)")

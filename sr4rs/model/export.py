@@ -24,12 +24,24 @@ def _serving_function(generator, metadata: ModelMetadata):
         if isinstance(out, (list, tuple)):
             out = out[-1]
         hr = out / hr_scale
+        if metadata.consistency == "block":
+            hr = _block_consistent(hr, inputs[-1], metadata.inputs[-1].factor)
         result = {contract.output_key(0): hr}
         for pad in contract.PADS:
             result[contract.output_key(pad)] = hr[:, pad:-pad, pad:-pad, :]
         return result
 
     return serve
+
+
+def _block_consistent(hr, lr, factor: int):
+    """``hr`` plus the difference between ``lr`` and ``hr``'s factor x factor block means, spread over each
+    block: the result's block means are ``lr`` exactly (in raw values)."""
+    import tensorflow as tf
+
+    low = tf.nn.avg_pool2d(hr, factor, factor, "VALID")
+    correction = tf.repeat(tf.repeat(tf.cast(lr, hr.dtype) - low, factor, axis=1), factor, axis=2)
+    return hr + correction
 
 
 def export_savedmodel(generator, path: str, metadata: ModelMetadata, overwrite: bool = False) -> str:

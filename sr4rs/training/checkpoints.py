@@ -16,11 +16,34 @@ from .gan import SRGAN
 log = logging.getLogger(__name__)
 
 
+def is_savedmodel(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
 def latest_checkpoint(path: str) -> Optional[str]:
-    """The newest checkpoint of a folder, or ``path`` itself if it is a checkpoint prefix."""
+    """The newest checkpoint of a folder, ``path`` itself if it is a checkpoint prefix, or a SavedModel folder
+    (whose weights a run can start from, with --finetune)."""
+    if is_savedmodel(path):
+        return path
     if os.path.isdir(path):
         return tf.train.latest_checkpoint(path)
     return path if os.path.exists(path + ".index") else None
+
+
+def restore_savedmodel_weights(generator, path: str) -> None:
+    """The generator's weights from a SavedModel sr4rs exported (the same network and flags), by variable name."""
+    try:
+        loaded = tf.saved_model.load(path)
+        saved = {v.name.split(":")[0]: v for v in getattr(loaded, "variables", ())}
+    except Exception as err:  # noqa: BLE001 (TensorFlow raises many types for a damaged model)
+        raise TrainingError(f"SavedModel '{path}' cannot be loaded ({first_line(err, 200)}): give a complete "
+                            "SavedModel exported by sr4rs") from None
+    for variable in generator.variables:
+        source = saved.get(variable.path)
+        if source is None or tuple(source.shape) != tuple(variable.shape):
+            raise TrainingError(f"SavedModel '{path}' has no weight '{variable.path}' of shape {tuple(variable.shape)}: "
+                                "it was made with another --arch/--depth/--nresblocks or band count")
+        variable.assign(source)
 
 
 class Counters:
@@ -54,7 +77,15 @@ class Checkpoints:
         return self.manager.latest_checkpoint
 
     def restore(self, path: str, weights_only: bool = False) -> None:
-        """Restore everything from ``path`` (or, ``weights_only``, the networks alone)."""
+        """Restore everything from ``path`` (or, ``weights_only``, the networks alone; from a SavedModel, the
+        generator's weights)."""
+        if is_savedmodel(path):
+            if not weights_only:
+                raise TrainingError(f"--load_ckpt '{path}' is a SavedModel: it holds weights only, without the "
+                                    "optimiser's state: add --finetune")
+            restore_savedmodel_weights(self.gan.generator, path)
+            log.info("started from the weights of %s", path)
+            return
         target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
         try:
             target.restore(path).expect_partial().assert_existing_objects_matched()

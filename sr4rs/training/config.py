@@ -14,6 +14,8 @@ from ..nets import NETWORKS
 from ..nets.vgg import FEATURES
 
 LOSS_TYPES = ("WGAN-GP", "LSGAN")
+DEGRADATIONS = ("fixed", "random")
+SCHEDULES = ("constant", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,17 @@ class TrainConfig:
     bands: Tuple[str, ...] = ()
     nodata: Optional[float] = None
     description: str = ""
+    # Degradation-robust training and the schedules of the EDSR literature for Sentinel-2 (Galar et al.).
+    degradation: str = "fixed"  # fixed: the LR patches as extracted; random: made from the HR patch each time
+    blur_max: float = 0.5  # random: Gaussian sigma drawn in [0, blur_max x factor] HR pixels
+    anisotropic: bool = False
+    noise: float = 0.0  # random: noise std drawn in [0, noise] x the patch's mean absolute value
+    shift: float = 0.0  # misregistration drawn in [-shift, shift] LR pixels
+    lr_schedule: str = "constant"  # constant, or onecycle
+    progressive: bool = False  # growing patch sizes: 1/2, 3/4, then the whole patch
+    ema: float = 0.0  # exponential moving average of the weights (momentum; 0: none)
+    samweight: float = 0.0  # spectral angle loss weight
+    consistency: bool = False  # export with the exact-consistency layer
 
     @property
     def use_gan(self) -> bool:
@@ -85,10 +98,24 @@ def check_config(cfg: TrainConfig) -> None:
             raise InputError(f"--{name} must be at least 1, received {getattr(cfg, name)}")
     if cfg.nresblocks < 0:
         raise InputError(f"--nresblocks must be 0 or more, received {cfg.nresblocks}")
+    _check_robust(cfg)
     if cfg.vggfile is not None:
         from ..nets.vgg import load_vgg_weights
         load_vgg_weights(cfg.vggfile)
     check_paths(cfg)
+
+
+def _check_robust(cfg: TrainConfig) -> None:
+    if cfg.degradation not in DEGRADATIONS:
+        raise InputError(f"unknown --degradation '{cfg.degradation}': choose {' or '.join(DEGRADATIONS)}")
+    if cfg.lr_schedule not in SCHEDULES:
+        raise InputError(f"unknown --lr_schedule '{cfg.lr_schedule}': choose {' or '.join(SCHEDULES)}")
+    for name, low, high in (("blur_max", 0.0, 2.0), ("noise", 0.0, 1.0), ("shift", 0.0, 2.0), ("ema", 0.0, 0.99999)):
+        value = getattr(cfg, name)
+        if not low <= value <= high:
+            raise InputError(f"--{name} {value} is out of range: give {low:g} to {high:g}")
+    if cfg.samweight < 0:
+        raise InputError(f"--samweight must be 0 or more, received {cfg.samweight}")
 
 
 def _reads(cfg: TrainConfig):

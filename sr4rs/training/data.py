@@ -84,6 +84,9 @@ def describe_data(cfg: TrainConfig) -> TrainingData:
                          f"{'choose --arch fusion' if data.fusion else 'choose --arch sr4rs or edsr'}")
     if data.fusion and cfg.ganweight > 0:
         raise InputError(f"--arch {cfg.arch} trains on pixel losses: pass --ganweight 0")
+    if data.fusion and (cfg.degradation != "fixed" or cfg.progressive or cfg.shift):
+        raise InputError("--degradation random, --progressive and --shift change LR/HR patch pairs; patch sets are "
+                         "made by Wald's protocol at extraction: drop them")
     if cfg.bands and len(cfg.bands) != data.output_bands:
         raise InputError(f"--bands names {len(cfg.bands)} bands but the patches have {data.output_bands}: "
                          "name every band, in order")

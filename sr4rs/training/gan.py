@@ -2,6 +2,8 @@
 steps (pixel-loss pre-training, and generator/discriminator training with two gradient tapes)."""
 from __future__ import annotations
 
+import contextlib
+import math
 from typing import Dict
 
 import keras
@@ -17,14 +19,14 @@ from .losses import DRIFT, GRADIENT_PENALTY, Losses
 class SRGAN:
     """Everything a training step touches; ``trackables`` is what a checkpoint saves."""
 
-    def __init__(self, cfg: TrainConfig, data: TrainingData):
+    def __init__(self, cfg: TrainConfig, data: TrainingData, total_steps: int = 1):
         self.cfg = cfg
         nbands, scale = data.inputs[0][0], data.scale
         self.generator = build_generator(cfg.arch, data.inputs if data.fusion else nbands, scale, cfg.depth,
                                          cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
         self.discriminator = build_discriminator(nbands, scale, cfg.depth) if cfg.use_gan else None
         self.losses = Losses(cfg, scale if not data.fusion else 1)
-        self.g_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
+        self.g_opt = keras.optimizers.Adam(learning_rate(cfg, total_steps), beta_1=cfg.adam_b1)
         self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
         self.p_opt = keras.optimizers.Adam(cfg.adam_lr)  # SR4RS pre-trains with Adam's default beta1
         self.g_opt.build(self.generator.trainable_variables)
@@ -35,11 +37,16 @@ class SRGAN:
         # so that a resumed run draws what the uninterrupted run would have drawn.
         self.rng = tf.random.Generator.from_seed(cfg.seed) if cfg.seed is not None \
             else tf.random.Generator.from_non_deterministic_state()
+        # The exponential moving average of the generator's weights: what validation sees and what is exported.
+        self.shadow = [tf.Variable(v, trainable=False, name=f"ema_{i}") for i, v in
+                       enumerate(self.generator.trainable_variables)] if cfg.ema > 0 else []
         self.pretrain_step = tf.function(self._pretrain_step, reduce_retracing=True)
         self.train_step = tf.function(self._train_step, reduce_retracing=True)
 
     def trackables(self) -> Dict[str, object]:
         tracked = dict(generator=self.generator, g_opt=self.g_opt, p_opt=self.p_opt, rng=self.rng)
+        if self.shadow:
+            tracked["ema"] = self.shadow
         if self.cfg.use_gan:
             tracked.update(discriminator=self.discriminator, d_opt=self.d_opt)
         return tracked
@@ -97,11 +104,67 @@ class SRGAN:
             l1, l2 = self.losses.pixel(reals, fakes)
             vgg = self.losses.perceptual(reals, fakes)
             total = cfg.l1weight * l1 + cfg.l2weight * l2 + cfg.vggweight * vgg
+            if cfg.samweight > 0:
+                sam = self.losses.spectral_angle(reals[-1], fakes[-1])
+                total += cfg.samweight * sam
             if cfg.use_gan:
                 _, g_gan, _ = self.losses.adversarial(self.discriminator, reals, fakes)
                 total += cfg.ganweight * g_gan
                 logs["gan"] = g_gan
         variables = self.generator.trainable_variables
         self.g_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self._update_shadow()
         logs.update({"loss": total, "l1": l1, "l2": l2, "vgg": vgg})
+        if cfg.samweight > 0:
+            logs["sam"] = sam
         return logs
+
+    def _update_shadow(self) -> None:
+        m = self.cfg.ema
+        for shadow, variable in zip(self.shadow, self.generator.trainable_variables):
+            shadow.assign(m * shadow + (1.0 - m) * variable)
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Within the block the generator holds the moving average of its weights (if ``--ema``)."""
+        if not self.shadow:
+            yield
+            return
+        saved = [v.numpy() for v in self.generator.trainable_variables]
+        for shadow, variable in zip(self.shadow, self.generator.trainable_variables):
+            variable.assign(shadow)
+        try:
+            yield
+        finally:
+            for value, variable in zip(saved, self.generator.trainable_variables):
+                variable.assign(value)
+
+    def keep_averaged_weights(self) -> None:
+        """The generator takes the moving average of its weights for good (before export)."""
+        for shadow, variable in zip(self.shadow, self.generator.trainable_variables):
+            variable.assign(shadow)
+
+
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """Smith's one-cycle policy: from ``peak`` / 25 up to ``peak`` over the first 30 % of the steps (linear),
+    then down to ``peak`` / 1e4 (cosine)."""
+
+    def __init__(self, peak: float, total_steps: int, warmup: float = 0.3):
+        self.peak, self.total, self.warmup = float(peak), max(int(total_steps), 1), warmup
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        up = max(self.warmup * self.total, 1.0)
+        start, end = self.peak / 25.0, self.peak / 1e4
+        rising = start + (self.peak - start) * step / up
+        t = tf.clip_by_value((step - up) / max(self.total - up, 1.0), 0.0, 1.0)
+        falling = end + 0.5 * (self.peak - end) * (1.0 + tf.cos(math.pi * t))
+        return tf.where(step < up, rising, falling)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total, "warmup": self.warmup}
+
+
+def learning_rate(cfg: TrainConfig, total_steps: int):
+    """--adam_lr, constant or as a one-cycle schedule over the run's steps."""
+    return OneCycle(cfg.adam_lr, total_steps) if cfg.lr_schedule == "onecycle" else cfg.adam_lr

@@ -61,13 +61,18 @@ class _Run:
         from .monitoring import Monitor
 
         cfg = self.cfg
-        self.gan = SRGAN(cfg, self.desc)
+        self.steps_per_epoch = self.desc.count // cfg.batchsize
+        self.gan = SRGAN(cfg, self.desc, total_steps=self.steps_per_epoch * cfg.epochs)
         self.counters = Counters()
         self.checkpoints = Checkpoints(self.gan, self.counters, cfg.save_ckpt, cfg.keep_ckpt)
         if cfg.load_ckpt is not None:
             self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
         self.monitor = Monitor(cfg)
-        self.steps_per_epoch = self.desc.count // cfg.batchsize
+
+    def learning_rate(self) -> float:
+        """The generator optimiser's learning rate now (a schedule's current value)."""
+        rate = self.gan.g_opt.learning_rate
+        return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
     def discard(self) -> None:
         """A run that made its checkpoint folder and saved no checkpoint takes the folder back."""
@@ -82,7 +87,15 @@ class _Run:
         cfg = self.cfg
         # one seed per (phase, epoch): a resumed run shuffles and augments as the whole run would have
         seed = None if cfg.seed is None else cfg.seed * 1_000_003 + phase_index * 10_007 + epoch
-        return self.source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed, drop_remainder=True)
+        from .degradations import make_transform, progressive_fraction
+
+        transform = None
+        if not self.desc.fusion:
+            crop = progressive_fraction(epoch, cfg.epochs) if cfg.progressive else None
+            transform = make_transform(self.desc.scale, cfg.degradation, cfg.blur_max, cfg.anisotropic, cfg.noise,
+                                       cfg.shift, crop)
+        return self.source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed, drop_remainder=True,
+                                   transform=transform)
 
     def epoch(self, phase: str, phase_index: int, last_good: Optional[str], on_step, cancel) -> Dict[str, float]:
         """One epoch of ``phase``; the mean of each loss term."""
@@ -96,14 +109,16 @@ class _Run:
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
             self.counters.step.assign_add(1)
-            self.monitor.step(phase, self.counters["step"], logs)
+            self.monitor.step(phase, self.counters["step"], logs, self.learning_rate())
             if on_step is not None:
                 on_step(phase, epoch, i + 1, self.steps_per_epoch, logs)
         means = {k: v / max(self.steps_per_epoch, 1) for k, v in sums.items()}
         if self.valid is not None:
             from .monitoring import validate
-            means.update(validate(self.gan.generator, self.cfg, self.valid))
-        self.monitor.epoch(self.gan.generator, self.counters["step"], means)
+            with self.gan.averaged_weights():
+                means.update(validate(self.gan.generator, self.cfg, self.valid))
+        with self.gan.averaged_weights():
+            self.monitor.epoch(self.gan.generator, self.counters["step"], means)
         return means
 
 
@@ -140,6 +155,7 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
     if cfg.savedmodel:
         if cancel is not None:
             cancel.check()
+        run.gan.keep_averaged_weights()
         result.savedmodel = export(cfg, run.gan.generator, desc, result)
     return result
 
@@ -186,7 +202,7 @@ def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) ->
     kind = "fusion" if desc.fusion else f"x{desc.scale}"
     return ModelMetadata(
         scale=desc.scale, inputs=inputs, output_bands=desc.output_names, lr_scale=cfg.lr_scale,
-        hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin,
+        hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency="block" if cfg.consistency else "",
         description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
         training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)},
                   "data": desc.summary, "steps": result.step, "history": result.history})

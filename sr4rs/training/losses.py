@@ -33,6 +33,14 @@ class Losses:
         l2 = tf.add_n([tf.reduce_mean(tf.square(f - r)) for r, f in zip(reals, fakes)])
         return l1, l2
 
+    @staticmethod
+    def spectral_angle(real, fake):
+        """Mean angle (radians) between the spectra of ``real`` and ``fake`` (N, H, W, C), per pixel."""
+        dot = tf.reduce_sum(real * fake, axis=-1)
+        norms = tf.norm(real, axis=-1) * tf.norm(fake, axis=-1)
+        cosine = tf.clip_by_value(dot / (norms + 1e-12), -1.0 + 1e-6, 1.0 - 1e-6)
+        return tf.reduce_mean(tf.acos(cosine))
+
     def perceptual(self, reals, fakes):
         from ..nets.vgg import vgg_loss
 

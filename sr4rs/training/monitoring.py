@@ -21,13 +21,13 @@ class Monitor:
         self.writer = tf.summary.create_file_writer(cfg.logdir) if cfg.logdir else None
         self.preview = read_preview(cfg.preview) if cfg.preview else None
 
-    def step(self, phase: str, step: int, logs: Dict[str, float]) -> None:
+    def step(self, phase: str, step: int, logs: Dict[str, float], learning_rate: float) -> None:
         if self.writer is None:
             return
         with self.writer.as_default(step=step):
             for k, v in logs.items():
                 tf.summary.scalar(f"{phase}/{k}", v)
-            tf.summary.scalar("learning_rate", self.cfg.adam_lr)
+            tf.summary.scalar("learning_rate", learning_rate)
 
     def epoch(self, generator, step: int, figures: Dict[str, float]) -> None:
         if self.writer is None:
