@@ -34,12 +34,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "panel PNG (default: print the table only)")
     parser.add_argument("--panel-window", type=int, nargs=3, metavar=("COL", "ROW", "SIZE"),
                         help="panel window in LR pixels (default: the centre)")
+    parser.add_argument("--degradation", type=_blurs, metavar="SIGMAS",
+                        help="Wald's protocol at several blurs: comma-separated Gaussian sigmas in units of the "
+                        "factor (0: plain block averaging; the default blur is 1/3), one table row per method "
+                        "and blur, e.g. --degradation 0,0.33,0.5")
+    parser.add_argument("--consistency-operator", choices=("block", "bilinear"), default="block",
+                        help="how outputs are brought back to the LR grid for the consistency, synthesis and "
+                        "hallucination columns: block averaging (default) or opensr-test's triangle filter "
+                        "(bilinear); the reports hold both")
     opt.tiling(parser)
     opt.scale(parser)
     parser.add_argument("--keep-images", action="store_true",
                         help="keep the LR and upsampled images in FOLDER/images (needs --out)")
     opt.overwrite(parser, "existing files in --out")
     opt.no_progress(parser)
+
+
+def _blurs(text: str):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers (e.g. 0,0.33,0.5)")
 
 
 def _data_range(values):
@@ -54,6 +69,9 @@ def _models(args: argparse.Namespace, api):
 def _fusion_plan(args, api, border):
     if args.hr or args.lr:
         raise api.InputError("--input (fusion models) goes without --hr and --lr")
+    if args.degradation:
+        raise api.InputError("--degradation applies to single-image models (--hr): fusion scenes are degraded "
+                             "by each band's own filter; drop --degradation")
     models = _models(args, api)
     if not models:
         raise api.InputError("give the fusion model(s) to score with --model or --savedmodel")
@@ -63,7 +81,8 @@ def _fusion_plan(args, api, border):
     quiet_tensorflow()
     return api.plan_fusion_evaluation(models, paths, nodata=args.nodata, border=border, tile_size=args.ts,
                                       pad=args.pad, data_range=_data_range(args.data_range),
-                                      panel_window=tuple(args.panel_window) if args.panel_window else None)
+                                      panel_window=tuple(args.panel_window) if args.panel_window else None,
+                                      operator=args.consistency_operator)
 
 
 def run(args: argparse.Namespace, cancel=None) -> int:
@@ -85,7 +104,8 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     quiet_tensorflow()
     plan = api.plan_evaluation(models, hr, lr, factor=args.scale, nodata=args.nodata,
                                border=border, tile_size=args.ts, pad=args.pad, data_range=_data_range(args.data_range),
-                               panel_window=tuple(args.panel_window) if args.panel_window else None)
+                               panel_window=tuple(args.panel_window) if args.panel_window else None,
+                               blurs=args.degradation, operator=args.consistency_operator)
     return _report(api, plan, args, cancel)
 
 

@@ -192,10 +192,13 @@ def pansharpen(method: str, guide: str, band: int, cubic_path: str, out_path: st
 def plan_fusion_evaluation(models, inputs: Sequence[str], *, nodata: Optional[float] = None,
                            border: int = DEFAULT_BORDER, tile_size: Optional[int] = None, pad: Optional[int] = None,
                            panel_window=None, data_range=None, baselines: Sequence[str] = ("bicubic",) + FUSION_BASELINES,
-                           block_rows: Optional[int] = None, name: Optional[str] = None) -> EvaluationPlan:
+                           block_rows: Optional[int] = None, name: Optional[str] = None,
+                           operator: str = "block") -> EvaluationPlan:
     """Wald's protocol on images of one area at their native resolutions (finest first): every group degraded
     by the coarsest group's factor, each fusion model and baseline returning the coarsest group to its native
-    grid, scored against it."""
+    grid, scored against it. ``operator``: the consistency figures the table shows (block or bilinear)."""
+    if operator not in ("block", "bilinear"):
+        raise InputError(f"unknown consistency operator '{operator}': choose block or bilinear")
     scene = fusion_scene(inputs, nodata, name)
     unknown = [b for b in baselines if b not in BASELINES and b not in FUSION_BASELINES]
     if unknown:
@@ -211,4 +214,4 @@ def plan_fusion_evaluation(models, inputs: Sequence[str], *, nodata: Optional[fl
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
     work = scene.lr_width * scene.lr_height * (len(scene.groups) + 2 * len(methods))
     return EvaluationPlan((scene,), methods, scene.hr.band_names, border, peaks_for(data_range, scene.count),
-                          options, panel_window, block_rows, True, work, True)
+                          options, panel_window, block_rows, True, work, True, operator)

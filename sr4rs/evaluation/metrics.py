@@ -62,7 +62,8 @@ class Shift:
 
 @dataclass(frozen=True)
 class Consistency:
-    """An SR image brought back to the LR grid against the LR image (opensr-test's consistency).
+    """An SR image brought back to the LR grid against the LR image, by block means or by opensr-test's
+    antialiased bilinear downsampling (the operator is recorded where the figures are reported).
 
     ``reflectance``: mean absolute difference (image units); ``spectral``: mean spectral angle
     (degrees); ``spatial``: the sub-pixel shift found by phase correlation; ``pixels``: LR pixels counted.
@@ -414,9 +415,24 @@ class ConsistencySums:
         return cls(0, np.zeros(nbands), 0.0, 0)
 
     @classmethod
-    def of_block(cls, sr, lr, factor: int, mask=None) -> "ConsistencySums":
-        """Sums over one block: ``sr`` covers the ``lr`` block x ``factor``; ``mask`` is on the LR grid."""
-        back, lr, mask = _to_lr(sr, lr, factor, mask)
+    def of_block(cls, sr, lr, factor: int, mask=None, operator: str = "block", context: int = 0) -> "ConsistencySums":
+        """Sums over one block: ``sr`` covers the ``lr`` block x ``factor`` (and ``context`` LR pixels more on
+        every side, which the ``bilinear`` operator's triangle filter reaches into); ``mask`` is on the LR
+        grid. ``operator``: how SR is brought to the LR grid: ``block`` means, or opensr-test's antialiased
+        ``bilinear`` downsampling."""
+        if operator == "bilinear":
+            from .opensr import bilinear_down
+
+            c = context
+            back = bilinear_down(_as_image(sr, "SR image"), factor)
+            back = back[c:back.shape[0] - c, c:back.shape[1] - c]
+            lr = _as_image(lr, "LR image")
+            mask = _mask(mask, lr.shape)
+        else:
+            sr = _as_image(sr, "SR image")
+            if context:
+                sr = sr[context * factor:sr.shape[0] - context * factor, context * factor:sr.shape[1] - context * factor]
+            back, lr, mask = _to_lr(sr, lr, factor, mask)
         angles = spectral_angles(lr[mask], back[mask])
         angles = angles[np.isfinite(angles)]
         return cls(int(mask.sum()), np.abs(back - lr)[mask].sum(axis=0), float(angles.sum()), len(angles))

@@ -35,6 +35,11 @@ class Method:
     model: Optional[LoadedModel] = None
     resampling: Optional[str] = None  # GDAL's name, for baselines
     fusion: Optional[str] = None
+    blur: Optional[float] = None  # the Wald blur of the scenes it is scored on (None: the default)
+
+    def scores(self, scene: "Scene") -> bool:
+        """Whether this row is computed on ``scene``."""
+        return self.factor == scene.factor and self.blur == scene.blur
 
     @property
     def kind(self) -> str:
@@ -57,6 +62,7 @@ class Scene:
     # finest; all are degraded by ``factor`` (the coarsest group's) and the coarsest is returned to its own grid.
     groups: Tuple[RasterInfo, ...] = ()
     group_factors: Tuple[int, ...] = ()
+    blur: Optional[float] = None  # Wald's protocol: the blur sigma in units of the factor (None: the default)
 
     @property
     def image(self) -> RasterInfo:
@@ -91,6 +97,7 @@ class EvaluationPlan:
     wald: bool
     work: int  # progress units (LR pixels) the run reports
     reference: bool = True  # False: LR images alone, consistency figures only
+    operator: str = "block"  # consistency operator shown in the table: block, or bilinear (opensr-test's)
 
     @property
     def inputs(self) -> Tuple[str, ...]:
@@ -175,14 +182,21 @@ def _unique(names: Sequence[str]) -> List[str]:
     return out
 
 
-def _methods(factors: Sequence[int], models: Sequence[LoadedModel], baselines: Sequence[str]) -> Tuple[Method, ...]:
+def _blur_label(blur: Optional[float]) -> str:
+    return "" if blur is None else f" @blur {blur:g}"
+
+
+def _methods(factors: Sequence[int], models: Sequence[LoadedModel], baselines: Sequence[str],
+             blurs: Sequence[Optional[float]] = (None,)) -> Tuple[Method, ...]:
     suffix = len(factors) > 1  # "bicubic x2", "bicubic x4" when several factors share the table
     rows = []
     for f in factors:
-        rows += [(f"{b} x{f}" if suffix else b, f, None, BASELINES[b]) for b in baselines]
-        rows += [(m.name, f, m, None) for m in models if m.scale == f]
+        for blur in blurs:
+            tail = (f" x{f}" if suffix else "") + _blur_label(blur)
+            rows += [(b + tail, f, None, BASELINES[b], blur) for b in baselines]
+            rows += [(m.name + _blur_label(blur), f, m, None, blur) for m in models if m.scale == f]
     names = _unique([r[0] for r in rows])  # two models in folders of the same name stay apart
-    return tuple(Method(n, f, model=m, resampling=r) for n, (_, f, m, r) in zip(names, rows))
+    return tuple(Method(n, f, model=m, resampling=r, blur=b) for n, (_, f, m, r, b) in zip(names, rows))
 
 
 def _check_panel_window(window, scene: Scene) -> None:
@@ -208,19 +222,33 @@ def _lr_scenes(stems, lis, factors, nodata, border) -> List[Scene]:
     return scenes
 
 
-def _hr_scenes(stems, his, lis, pair_factors, factors, nodata, border) -> List[Scene]:
-    """HR references: with their LR image (at the pair's factor), or degraded at every factor."""
+def _hr_scenes(stems, his, lis, pair_factors, factors, nodata, border, blurs=(None,)) -> List[Scene]:
+    """HR references: with their LR image (at the pair's factor), or degraded at every factor and blur."""
     scenes = []
     for i, (stem, hr) in enumerate(zip(stems, his)):
         for f in ([pair_factors[i]] if lis else factors):
             lr = lis[i] if lis else None
-            scene = Scene(f"{stem}_x{f}" if len(factors) > 1 else stem, hr, lr, f, nodata(hr),
-                          lr.width if lr else hr.width // f, lr.height if lr else hr.height // f)
-            if min(scene.width, scene.height) <= 2 * border:
-                raise InputError(f"--border {border} leaves no pixel of HR '{hr.path}' ({hr.width} x {hr.height}) "
-                                 f"to compare at x{f}: lower --border or give a larger image")
-            scenes.append(scene)
+            for blur in ((None,) if lis else blurs):
+                name = (f"{stem}_x{f}" if len(factors) > 1 else stem) + ("" if blur is None else f"_blur{blur:g}")
+                scene = Scene(name, hr, lr, f, nodata(hr), lr.width if lr else hr.width // f,
+                              lr.height if lr else hr.height // f, blur=blur)
+                if min(scene.width, scene.height) <= 2 * border:
+                    raise InputError(f"--border {border} leaves no pixel of HR '{hr.path}' ({hr.width} x {hr.height}) "
+                                     f"to compare at x{f}: lower --border or give a larger image")
+                scenes.append(scene)
     return scenes
+
+
+def _check_blurs(blurs, lr_paths) -> Tuple[Optional[float], ...]:
+    if not blurs:
+        return (None,)
+    if lr_paths:
+        raise InputError("--degradation degrades the references (Wald's protocol): drop --lr, or --degradation")
+    for blur in blurs:
+        if not 0 <= blur <= 2:
+            raise InputError(f"--degradation {blur:g} is out of range: give blur sigmas of 0 to 2 (in units of the "
+                             "factor; 0 is plain block averaging, 1/3 the default Wald blur)")
+    return tuple(float(b) for b in blurs)
 
 
 def peaks_for(data_range, count: int) -> Optional[np.ndarray]:
@@ -238,12 +266,19 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
                     nodata: Optional[float] = None, border: int = DEFAULT_BORDER,
                     tile_size: Optional[int] = None, pad: Optional[int] = None,
                     panel_window: Optional[Tuple[int, int, int]] = None, data_range=None,
-                    baselines: Sequence[str] = tuple(BASELINES), block_rows: Optional[int] = None) -> EvaluationPlan:
+                    baselines: Sequence[str] = tuple(BASELINES), block_rows: Optional[int] = None,
+                    blurs: Optional[Sequence[float]] = None, operator: str = "block") -> EvaluationPlan:
     """Check the inputs (before loading any model) and resolve scenes, factors and methods.
 
     ``models``: SavedModel paths or loaded models; None: the bundled model; empty: baselines only
-    (then ``factor`` is required). ``factor`` is also the scale of models without metadata.
+    (then ``factor`` is required). ``factor`` is also the scale of models without metadata. ``blurs``: with
+    Wald's protocol, the Gaussian sigmas (in units of the factor; 0: plain block averaging) to degrade the
+    references with, one table row per method and blur. ``operator``: the consistency figures the table
+    shows (``block`` or opensr-test's ``bilinear``; the reports hold both).
     """
+    blurs = _check_blurs(blurs, lr_paths)
+    if operator not in ("block", "bilinear"):
+        raise InputError(f"unknown consistency operator '{operator}': choose block or bilinear")
     his, lis, pair_factors = check_inputs(hr_paths, lr_paths, border=border, block_rows=block_rows,
                                           baselines=baselines)
     reference = bool(his)
@@ -263,14 +298,13 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
     model_nodata = next((m.metadata.nodata for m in loaded if m.metadata.nodata is not None), None)
     stems = _unique([os.path.splitext(os.path.basename(p))[0] for p in (hr_paths if reference else lr_paths)])
     scene_nodata = lambda info: resolve_nodata(info.nodata, nodata, model_nodata)  # noqa: E731
-    scenes = _hr_scenes(stems, his, lis, pair_factors, factors, scene_nodata, border) if reference \
+    scenes = _hr_scenes(stems, his, lis, pair_factors, factors, scene_nodata, border, blurs) if reference \
         else _lr_scenes(stems, lis, factors, scene_nodata, border)
     for scene in scenes:
         _check_panel_window(panel_window, scene)
-    methods = _methods(sorted({s.factor for s in scenes}), loaded, baselines)
+    methods = _methods(sorted({s.factor for s in scenes}), loaded, baselines, blurs if reference and not lis else (None,))
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
     # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
-    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.factor == s.factor for m in methods))
-               for s in scenes)
+    work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.scores(s) for m in methods)) for s in scenes)
     return EvaluationPlan(tuple(scenes), methods, first.band_names, border, peaks_for(data_range, first.count), options,
-                          panel_window, block_rows, reference and not lis, work, reference)
+                          panel_window, block_rows, reference and not lis, work, reference, operator)

@@ -6,23 +6,36 @@ import csv
 import io
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Tuple
 
+import numpy as np
+
 from ..io.files import write_text
 from . import metrics
-from .metrics import ConsistencySums, Scores, ScoreSums, Shift
+from .metrics import ConsistencySums, Scores, ScoreSums
+from .opensr import OpensrFigures
 from .plan import EvaluationPlan, Method
-from .scoring import mean_shift
+from .scoring import OPERATORS, Figures, mean_shift
 
 
 @dataclass(frozen=True)
 class MethodResult:
+    """One row: figures against the reference, consistency by each operator (``block`` means, opensr-test's
+    antialiased ``bilinear``), and opensr-test's synthesis and correctness (NaN where not measured)."""
+
     name: str
     kind: str
     factor: int
     scores: Scores
-    consistency: metrics.Consistency
+    consistency: metrics.Consistency  # by block means
+    consistency_bilinear: metrics.Consistency
+    opensr: OpensrFigures
+    blur: Optional[float] = None  # Wald's blur sigma in units of the factor (None: the default, 1/3)
+
+    def by(self, operator: str) -> metrics.Consistency:
+        return self.consistency_bilinear if operator == "bilinear" else self.consistency
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class Evaluation:
     csv_path: Optional[str] = None
     panels: Tuple[str, ...] = ()
     reference: bool = True  # False: consistency figures only (the reference columns are empty)
+    operator: str = "block"  # the consistency operator the table shows (both are in the reports)
 
     def method(self, name: str) -> MethodResult:
         for m in self.methods:
@@ -58,7 +72,7 @@ class Evaluation:
     def to_dict(self) -> dict:
         return {
             "protocol": "wald" if self.wald else "pairs" if self.reference else "consistency",
-            "border": self.border, "bands": list(self.bands),
+            "border": self.border, "bands": list(self.bands), "operator": self.operator,
             "data_range": [_number(v) for v in self.data_range],
             "methods": [_method_dict(m, self.bands) for m in self.methods],
             "scenes": [{"name": s.name, "hr": s.hr, "lr": s.lr, "factor": s.factor,
@@ -74,32 +88,40 @@ def _number(value):
 
 
 def _method_dict(m: MethodResult, bands: Sequence[str]) -> dict:
-    s, c = m.scores, m.consistency
+    s, c, b, o = m.scores, m.consistency, m.consistency_bilinear, m.opensr
     return {
-        "name": m.name, "kind": m.kind, "factor": m.factor, "pixels": s.pixels,
+        "name": m.name, "kind": m.kind, "factor": m.factor, "blur": m.blur, "pixels": s.pixels,
         "psnr": _number(s.psnr.overall), "ssim": _number(s.ssim.overall), "rmse": _number(s.rmse.overall),
         "sam": _number(s.sam), "ergas": _number(s.ergas), "reflectance": _number(c.reflectance.overall),
-        "spectral": _number(c.spectral), "spatial": _number(c.spatial.magnitude),
+        "spectral": _number(c.spectral), "reflectance_bilinear": _number(b.reflectance.overall),
+        "spectral_bilinear": _number(b.spectral), "spatial": _number(c.spatial.magnitude),
         "spatial_dy": _number(c.spatial.dy), "spatial_dx": _number(c.spatial.dx), "lr_pixels": c.pixels,
+        "synthesis": _number(o.synthesis), "improvement": _number(o.improvement), "omission": _number(o.omission),
+        "hallucination": _number(o.hallucination),
         "bands": [{"band": name, "psnr": _number(s.psnr.bands[i]), "ssim": _number(s.ssim.bands[i]),
-                   "rmse": _number(s.rmse.bands[i]), "reflectance": _number(c.reflectance.bands[i])}
+                   "rmse": _number(s.rmse.bands[i]), "reflectance": _number(c.reflectance.bands[i]),
+                   "reflectance_bilinear": _number(b.reflectance.bands[i])}
                   for i, name in enumerate(bands)],
     }
 
 
-CSV_COLUMNS = ("scene", "method", "kind", "factor", "band", "psnr", "ssim", "rmse", "sam", "ergas",
-               "reflectance", "spectral", "spatial", "spatial_dy", "spatial_dx", "pixels")
+CSV_COLUMNS = ("scene", "method", "kind", "factor", "blur", "band", "psnr", "ssim", "rmse", "sam", "ergas",
+               "reflectance", "spectral", "reflectance_bilinear", "spectral_bilinear", "spatial", "spatial_dy",
+               "spatial_dx", "synthesis", "improvement", "omission", "hallucination", "pixels")
 
 
 def _csv_rows(scope: str, m: MethodResult, bands: Sequence[str]) -> Iterator[dict]:
-    s, c = m.scores, m.consistency
-    base = {"scene": scope, "method": m.name, "kind": m.kind, "factor": m.factor, "pixels": s.pixels}
+    s, c, b, o = m.scores, m.consistency, m.consistency_bilinear, m.opensr
+    base = {"scene": scope, "method": m.name, "kind": m.kind, "factor": m.factor, "pixels": s.pixels,
+            "blur": "" if m.blur is None else m.blur}
     yield dict(base, band="all", psnr=s.psnr.overall, ssim=s.ssim.overall, rmse=s.rmse.overall, sam=s.sam,
                ergas=s.ergas, reflectance=c.reflectance.overall, spectral=c.spectral,
-               spatial=c.spatial.magnitude, spatial_dy=c.spatial.dy, spatial_dx=c.spatial.dx)
+               reflectance_bilinear=b.reflectance.overall, spectral_bilinear=b.spectral,
+               spatial=c.spatial.magnitude, spatial_dy=c.spatial.dy, spatial_dx=c.spatial.dx,
+               synthesis=o.synthesis, improvement=o.improvement, omission=o.omission, hallucination=o.hallucination)
     for i, name in enumerate(bands):
         yield dict(base, band=name, psnr=s.psnr.bands[i], ssim=s.ssim.bands[i], rmse=s.rmse.bands[i],
-                   reflectance=c.reflectance.bands[i])
+                   reflectance=c.reflectance.bands[i], reflectance_bilinear=b.reflectance.bands[i])
 
 
 def write_reports(evaluation: Evaluation, json_path: str, csv_path: str) -> None:
@@ -117,50 +139,79 @@ def write_reports(evaluation: Evaluation, json_path: str, csv_path: str) -> None
     write_text(csv_path, buffer.getvalue())
 
 
+OPERATOR_NAMES = {"block": "SR averaged by blocks back to the LR grid vs LR",
+                  "bilinear": "SR brought back to the LR grid by antialiased bilinear downsampling "
+                              "(opensr-test's operator) vs LR"}
+
+
 def format_table(evaluation: Evaluation) -> str:
-    """The pooled figures, one row per method, for the terminal."""
-    header = (f"{'method':<18} {'PSNR dB':>8} {'SSIM':>7} {'RMSE':>9} {'SAM °':>7} {'ERGAS':>7} | "
-              f"{'refl.':>9} {'spec. °':>8} {'shift px':>8}")
+    """The pooled figures, one row per method, for the terminal; consistency by ``evaluation.operator``."""
+    width = max([18] + [len(m.name) for m in evaluation.methods])
+    header = (f"{'method':<{width}} {'PSNR dB':>8} {'SSIM':>7} {'RMSE':>9} {'SAM °':>7} {'ERGAS':>7} | "
+              f"{'refl.':>9} {'spec. °':>8} {'shift px':>8} | {'synth.':>8} {'halluc.':>7}")
     if not evaluation.reference:
-        header = f"{'method':<18} {'refl.':>9} {'spec. °':>8} {'shift px':>8}"
+        header = f"{'method':<{width}} {'refl.':>9} {'spec. °':>8} {'shift px':>8}"
     lines = [header, "-" * len(header)]
     for m in evaluation.methods:
-        s, c = m.scores, m.consistency
+        s, c, o = m.scores, m.by(evaluation.operator), m.opensr
         figures = "" if not evaluation.reference else (
             f" {s.psnr.overall:>8.2f} {s.ssim.overall:>7.4f} {s.rmse.overall:>9.4g} {s.sam:>7.3f} {s.ergas:>7.3f} |")
-        lines.append(f"{m.name:<18.18}{figures} {c.reflectance.overall:>9.4g} {c.spectral:>8.3f} "
-                     f"{c.spatial.magnitude:>8.3f}")
+        extra = "" if not evaluation.reference else f" | {o.synthesis:>8.4g} {o.hallucination:>7.3f}"
+        lines.append(f"{m.name:<{width}}{figures} {c.reflectance.overall:>9.4g} {c.spectral:>8.3f} "
+                     f"{c.spatial.magnitude:>8.3f}{extra}")
     images = len({s.hr or s.lr for s in evaluation.scenes})
+    operator = OPERATOR_NAMES[evaluation.operator]
     if not evaluation.reference:
         pixels = evaluation.methods[0].consistency.pixels if evaluation.methods else 0
         lines.append(f"no reference: consistency with the LR image only; {images} image(s), {pixels} LR pixels "
-                     f"compared (nodata and a {evaluation.border}-HR-pixel border excluded); "
-                     "SR averaged back to the LR grid vs LR")
+                     f"compared (nodata and a {evaluation.border}-HR-pixel border excluded); consistency: {operator}")
         return "\n".join(lines)
     pixels = evaluation.methods[0].scores.pixels if evaluation.methods else 0
     protocol = "Wald's protocol (LR = degraded HR)" if evaluation.wald else "true LR/HR pairs"
     lines.append(f"{protocol}; {images} image(s), {pixels} HR pixels compared "
-                 f"(nodata and a {evaluation.border}-pixel border excluded); "
-                 "consistency: SR averaged back to the LR grid vs LR")
+                 f"(nodata and a {evaluation.border}-pixel border excluded); consistency: {operator}; "
+                 "synthesis and hallucination as opensr-test 1.3.3 defines them, on the central window")
     return "\n".join(lines)
 
 
-def _result(m: Method, sums: ScoreSums, cons: ConsistencySums, shift: Shift, peaks) -> MethodResult:
-    return MethodResult(m.name, m.kind, m.factor, sums.scores(m.factor, peaks), cons.consistency(shift))
+_NO_OPENSR = OpensrFigures(math.nan, math.nan, math.nan)
+
+
+def _pooled_opensr(values: Sequence[Optional[OpensrFigures]]) -> OpensrFigures:
+    """opensr-test's figures averaged over the scenes where they were measured."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return _NO_OPENSR
+    keys = ("reflectance", "spectral", "spatial", "synthesis", "improvement", "omission", "hallucination")
+    with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return OpensrFigures(*(float(np.nanmean([getattr(v, k) for v in values])) for k in keys))
+
+
+def _result(m: Method, figures: Figures, peaks) -> MethodResult:
+    return MethodResult(m.name, m.kind, m.factor, figures.scores.scores(m.factor, peaks),
+                        figures.consistency["block"].consistency(figures.shift),
+                        figures.consistency["bilinear"].consistency(figures.shift),
+                        figures.opensr or _NO_OPENSR, m.blur)
+
+
+def _pooled(m: Method, mine: Sequence[Figures], nbands: int) -> Figures:
+    consistency = {op: sum((f.consistency[op] for f in mine), ConsistencySums.empty(nbands)) for op in OPERATORS}
+    return Figures(sum((f.scores for f in mine), ScoreSums.empty(nbands)), consistency,
+                   mean_shift([f.shift for f in mine]), _pooled_opensr([f.opensr for f in mine]))
 
 
 def assemble(plan: EvaluationPlan, per_scene, peaks) -> Evaluation:
     """The figures of each method per scene and pooled over all scenes (sums added, shifts averaged)."""
     scenes, pooled = [], []
     for scene, figures in per_scene:
-        rows = tuple(_result(m, *figures[m.name], peaks) for m in plan.methods if m.name in figures)
+        rows = tuple(_result(m, figures[m.name], peaks) for m in plan.methods if m.name in figures)
         scenes.append(SceneResult(scene.name, scene.hr.path if scene.hr else None, scene.lr.path if scene.lr else None,
                                   scene.factor, rows))
     nbands = len(plan.bands)
     for m in plan.methods:
         mine = [figures[m.name] for _, figures in per_scene if m.name in figures]
-        sums = sum((f[0] for f in mine), ScoreSums.empty(nbands))
-        cons = sum((f[1] for f in mine), ConsistencySums.empty(nbands))
-        pooled.append(_result(m, sums, cons, mean_shift([f[2] for f in mine]), peaks))
+        pooled.append(_result(m, _pooled(m, mine, nbands), peaks))
     return Evaluation(tuple(pooled), tuple(scenes), plan.bands, tuple(float(p) for p in peaks), plan.border,
-                      plan.wald, reference=plan.reference)
+                      plan.wald, reference=plan.reference, operator=plan.operator)

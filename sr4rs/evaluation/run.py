@@ -114,7 +114,7 @@ def _scratch_bytes(plan: EvaluationPlan, keep_images: bool) -> int:
         return lr, scene.lr_width * scene.lr_height * scene.factor ** 2 * scene.count * 4
 
     if keep_images:
-        return sum(lr + out * sum(m.factor == s.factor for m in plan.methods)
+        return sum(lr + out * sum(m.scores(s) for m in plan.methods)
                    for s in plan.scenes for lr, out in [scene_bytes(s)])
     return max(lr + out for lr, out in map(scene_bytes, plan.scenes))
 
@@ -170,7 +170,7 @@ def _lr_images(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, work: Work
 
 def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: bool, work: Work):
     """Every method's figures on ``scene`` (name -> figures), and the panel tiles when ``panel``."""
-    methods = [m for m in plan.methods if m.factor == scene.factor]
+    methods = [m for m in plan.methods if m.scores(scene)]
     images = _lr_images(scene, plan, scratch, work)
     figures: Dict[str, Figures] = {}
     shown = []
@@ -237,8 +237,8 @@ def evaluate(models: Optional[Sequence[Union[str, LoadedModel]]], hr_paths: Sequ
              tile_size: Optional[int] = None, pad: Optional[int] = None,
              panel_window: Optional[Tuple[int, int, int]] = None, data_range=None,
              baselines: Sequence[str] = tuple(BASELINES), overwrite: bool = False, keep_images: bool = False,
-             block_rows: Optional[int] = None, progress: Optional[Progress] = None,
-             cancel: Optional[CancelToken] = None) -> Evaluation:
+             block_rows: Optional[int] = None, blurs: Optional[Sequence[float]] = None, operator: str = "block",
+             progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> Evaluation:
     """Score ``models`` (SavedModel paths; None: the bundled model) and the GDAL baselines on the HR
     references ``hr_paths``, with the LR images ``lr_paths`` (same order) or, without them, by Wald's
     protocol: each HR image degraded by the model's factor (``sr4rs.geo.degrade.degrade``).
@@ -250,6 +250,6 @@ def evaluate(models: Optional[Sequence[Union[str, LoadedModel]]], hr_paths: Sequ
     """
     plan = plan_evaluation(models, hr_paths, lr_paths, factor=factor, nodata=nodata, border=border,
                            tile_size=tile_size, pad=pad, panel_window=panel_window, data_range=data_range,
-                           baselines=baselines, block_rows=block_rows)
+                           baselines=baselines, block_rows=block_rows, blurs=blurs, operator=operator)
     return run_evaluation(plan, out_dir, overwrite=overwrite, keep_images=keep_images, progress=progress,
                           cancel=cancel)

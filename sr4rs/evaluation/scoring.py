@@ -19,6 +19,7 @@ from ..io.source import OutputSpec, RasterInfo, RasterSource
 from ..progress import Work
 from . import metrics
 from .metrics import ConsistencySums, ScoreSums, Shift
+from .opensr import BORDER as OPENSR_BORDER, OpensrFigures, opensr_figures
 from .plan import Scene
 
 # Side, in LR pixels, of the central window where the spatial consistency (phase correlation) is
@@ -27,7 +28,10 @@ SHIFT_WINDOW = 512
 _BLOCK_HR_PIXELS = 2_000_000  # HR pixels per statistics block: a few tens of MB per array
 SCRATCH_NODATA = float(np.finfo(np.float32).min)
 
-Figures = Tuple[ScoreSums, ConsistencySums, Shift]
+OPERATORS = ("block", "bilinear")  # how an output is brought back to the LR grid for the consistency figures
+# opensr-test's synthesis and correctness are measured on the central window of at most this many LR pixels
+# (their histogram matching and percentile threshold take whole images, which a scene cannot be in memory).
+OPENSR_WINDOW = 128
 
 
 def lr_row_blocks(height: int, width: int, factor: int, rows: Optional[int]) -> Iterator[Tuple[int, int]]:
@@ -50,7 +54,7 @@ def _scratch_sink(nodata: Optional[float], path: str, like, width: int, height: 
 
 
 def write_degraded(image: RasterInfo, factor: int, nodata: Optional[float], path: str,
-                   block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
+                   block_rows: Optional[int] = None, work: Optional[Work] = None, blur: Optional[float] = None) -> str:
     """Degrade ``image`` by ``factor`` (``sr4rs.geo.degrade.degrade``) into a float32 GeoTIFF with pixels
     ``factor`` times larger and the same origin, strip by strip.
 
@@ -59,7 +63,8 @@ def write_degraded(image: RasterInfo, factor: int, nodata: Optional[float], path
     they would mix fill or NaN in.
     """
     f, work = factor, work or Work()
-    reach = gaussian_reach(default_sigma(f))
+    sigma = default_sigma(f) if blur is None else blur * f
+    reach = gaussian_reach(sigma)
     halo = -(-reach // f) * f  # whole LR rows, so that blocks stay aligned
     width, height = image.width // f, image.height // f
     with _scratch_sink(nodata, path, image, width, height, f) as sink, GdalSource(image.path) as source:
@@ -67,7 +72,7 @@ def write_degraded(image: RasterInfo, factor: int, nodata: Optional[float], path
             y0, y1 = max(r0 * f - halo, 0), min(r1 * f + halo, height * f)
             strip = source.read(Window(0, y0, width * f, y1 - y0))
             skip = (r0 * f - y0) // f
-            lr = degrade(strip, f)[skip:skip + r1 - r0]
+            lr = degrade(strip, f, sigma)[skip:skip + r1 - r0]
             invalid = ~valid_pixels(strip, nodata)
             if invalid.any():
                 near = maximum_filter(invalid, size=2 * reach + 1, mode="constant", cval=False)
@@ -80,7 +85,7 @@ def write_degraded(image: RasterInfo, factor: int, nodata: Optional[float], path
 
 def write_wald_lr(scene: Scene, path: str, block_rows: Optional[int] = None, work: Optional[Work] = None) -> str:
     """The scene's reference degraded by its factor (Wald's protocol): ``write_degraded``."""
-    return write_degraded(scene.hr, scene.factor, scene.nodata, path, block_rows, work)
+    return write_degraded(scene.hr, scene.factor, scene.nodata, path, block_rows, work, scene.blur)
 
 
 def write_clean_lr(scene: Scene, lr_path: str, path: str, block_rows: Optional[int] = None) -> str:
@@ -200,17 +205,50 @@ def measure_data_range(scenes: Sequence[Scene], block_rows: Optional[int] = None
     return np.where(span > 0, span, 1.0)
 
 
-def _central_window(scene: Scene) -> Window:
-    w, h = min(scene.lr_width, SHIFT_WINDOW), min(scene.lr_height, SHIFT_WINDOW)
+def _central_window(scene: Scene, size: int = None) -> Window:
+    size = size or SHIFT_WINDOW
+    w, h = min(scene.lr_width, size), min(scene.lr_height, size)
     return Window((scene.lr_width - w) // 2, (scene.lr_height - h) // 2, w, h)
+
+
+@dataclass(frozen=True, eq=False)
+class Figures:
+    """One output's figures on one scene: sums against the reference, consistency sums per operator
+    (``block``, ``bilinear``), the shift, and opensr-test's synthesis and correctness (None without reference)."""
+
+    scores: ScoreSums
+    consistency: Dict[str, ConsistencySums]
+    shift: Shift
+    opensr: Optional[OpensrFigures] = None
+
+
+def _consistency(out: np.ndarray, core: Tuple[slice, slice], lr: np.ndarray, factor: int, mask: np.ndarray,
+                 halo: int) -> Dict[str, ConsistencySums]:
+    """Both operators' sums for one block; ``out`` carries ``halo`` HR pixels of context around ``core``."""
+    q = halo // factor  # whole LR pixels of context for the triangle filter (it reaches one LR pixel)
+    region = out[core[0].start - q * factor:core[0].stop + q * factor, core[1].start - q * factor:core[1].stop + q * factor]
+    return {op: ConsistencySums.of_block(region, lr, factor, mask, op, q) for op in OPERATORS}
+
+
+def _opensr(scene: Scene, reader: "_SceneReader", output: RasterSource) -> Optional[OpensrFigures]:
+    """opensr-test's figures on the central window (at most OPENSR_WINDOW LR pixels), when it holds no nodata."""
+    window = _central_window(scene, OPENSR_WINDOW)
+    block = reader.block(window)
+    if not valid_pixels(block.hr[block.core], scene.nodata).all() or not valid_pixels(block.lr, reader.lr_nodata).all():
+        return None
+    sr = reader.output(output, window)[block.core]
+    if not np.isfinite(sr).all() or min(window.width, window.height) * scene.factor <= 2 * OPENSR_BORDER + scene.factor:
+        return None
+    return opensr_figures(block.lr, sr, block.hr[block.core])
 
 
 def score_scene(scene: Scene, lr_path: str, outputs: Dict[str, str], peaks: np.ndarray, border: int,
                 block_rows: Optional[int] = None, work: Optional[Work] = None) -> Dict[str, Figures]:
     """Sums of every output (name -> path) against the reference and the LR image, block by block,
-    and each output's shift on the central window."""
+    and each output's shift and opensr-test figures on the central window."""
     nbands = scene.hr.count
-    sums = {name: (ScoreSums.empty(nbands), ConsistencySums.empty(nbands)) for name in outputs}
+    scores = {name: ScoreSums.empty(nbands) for name in outputs}
+    cons = {name: {op: ConsistencySums.empty(nbands) for op in OPERATORS} for name in outputs}
     scene_reader = _SceneReader(scene, lr_path, border)
     readers = {name: GdalSource(path) for name, path in outputs.items()}
     try:
@@ -219,21 +257,21 @@ def score_scene(scene: Scene, lr_path: str, outputs: Dict[str, str], peaks: np.n
             block = scene_reader.block(window)
             for name, reader in readers.items():
                 out = scene_reader.output(reader, window)
-                scores, cons = sums[name]
-                sums[name] = (scores + ScoreSums.of_block(block.hr, out, block.mask, peaks, block.ssim_mask),
-                              cons + ConsistencySums.of_block(out[block.core], block.lr, scene.factor, block.lr_mask))
+                scores[name] = scores[name] + ScoreSums.of_block(block.hr, out, block.mask, peaks, block.ssim_mask)
+                added = _consistency(out, block.core, block.lr, scene.factor, block.lr_mask, scene_reader.halo)
+                cons[name] = {op: cons[name][op] + added[op] for op in OPERATORS}
             if work is not None:
                 work.advance(window.width * window.height)
         centre = _central_window(scene)
         block = scene_reader.block(centre)
-        shifts = {name: metrics.spatial_consistency(scene_reader.output(reader, centre)[block.core], block.lr,
-                                                    scene.factor, block.lr_mask)
-                  for name, reader in readers.items()}
+        figures = {name: Figures(scores[name], cons[name], metrics.spatial_consistency(
+            scene_reader.output(reader, centre)[block.core], block.lr, scene.factor, block.lr_mask),
+            _opensr(scene, scene_reader, reader)) for name, reader in readers.items()}
     finally:
         scene_reader.close()
         for reader in readers.values():
             reader.close()
-    return {name: (sums[name][0], sums[name][1], shifts[name]) for name in outputs}
+    return figures
 
 
 def _lr_block(reader: RasterSource, scene: Scene, window: Window, border: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -251,7 +289,7 @@ def score_consistency(scene: Scene, lr_path: str, outputs: Dict[str, str], borde
     shift on the central window. ``border`` is in HR pixels, as for ``score_scene``."""
     f, nbands = scene.factor, scene.count
     g = -(-border // f)  # the same LR pixels as the HR border of score_scene leaves out
-    sums = {name: ConsistencySums.empty(nbands) for name in outputs}
+    cons = {name: {op: ConsistencySums.empty(nbands) for op in OPERATORS} for name in outputs}
     lr_reader = GdalSource(lr_path)
     readers = {name: GdalSource(path) for name, path in outputs.items()}
     try:
@@ -259,18 +297,22 @@ def score_consistency(scene: Scene, lr_path: str, outputs: Dict[str, str], borde
             window = Window(0, r0, scene.lr_width, r1 - r0)
             lr, mask = _lr_block(lr_reader, scene, window, g)
             for name, reader in readers.items():
-                sums[name] = sums[name] + ConsistencySums.of_block(reader.read(window.scaled(f)), lr, f, mask)
+                out = _read_halo(reader, window.grown(1).scaled(f), scene.width, scene.height)[0]
+                core = (slice(f, f + window.height * f), slice(f, f + window.width * f))
+                added = _consistency(out, core, lr, f, mask, f)
+                cons[name] = {op: cons[name][op] + added[op] for op in OPERATORS}
             if work is not None:
                 work.advance(window.width * window.height)
         centre = _central_window(scene)
         lr, mask = _lr_block(lr_reader, scene, centre, g)
-        shifts = {name: metrics.spatial_consistency(reader.read(centre.scaled(f)), lr, f, mask)
-                  for name, reader in readers.items()}
+        figures = {name: Figures(ScoreSums.empty(nbands), cons[name],
+                                 metrics.spatial_consistency(reader.read(centre.scaled(f)), lr, f, mask))
+                   for name, reader in readers.items()}
     finally:
         lr_reader.close()
         for reader in readers.values():
             reader.close()
-    return {name: (ScoreSums.empty(nbands), sums[name], shifts[name]) for name in outputs}
+    return figures
 
 
 def mean_shift(shifts: Sequence[Shift]) -> Shift:

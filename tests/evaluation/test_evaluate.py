@@ -1,5 +1,6 @@
 """``evaluate`` and ``sr4rs evaluate`` on real Landsat 8 crops, by Wald's protocol."""
 import csv
+import dataclasses
 import json
 import os
 
@@ -346,3 +347,73 @@ def test_cli_lr_alone(tmp_path):
     assert proc.returncode != 0 and "need --hr" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--no-progress")
     assert proc.returncode != 0 and "no image given" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- degradations and operators
+
+
+def test_degradation_gives_one_row_per_method_and_blur(hr_crop, tmp_path):
+    """--degradation 0,0.5: the references degraded by plain block means and by a Gaussian of 0.5 x factor;
+    each row is what degrading and upsampling by hand gives, and a blurrier LR scores lower."""
+    result = evaluate([], [hr_crop], out_dir=str(tmp_path / "out"), factor=4, baselines=("bicubic",), blurs=[0, 0.5])
+    assert [m.name for m in result.methods] == ["bicubic @blur 0", "bicubic @blur 0.5"]
+    assert [s.name for s in result.scenes] == ["hr128_blur0", "hr128_blur0.5"]
+    sharp, blurred = result.methods
+    assert (sharp.blur, blurred.blur) == (0.0, 0.5)
+    assert sharp.scores.psnr.overall > blurred.scores.psnr.overall + 0.5
+    hr = read(hr_crop).astype(np.float64)
+    lr = degrade(hr, 4, sigma=0)
+    upsampled = _upsample_like(tmp_path, hr_crop, lr)
+    mask = metrics.evaluation_mask(np.ones(hr.shape[:2], bool), 16)
+    direct = metrics.compare(hr, upsampled, 4, mask, metrics.data_range(hr))
+    assert sharp.scores.psnr.bands == pytest.approx(direct.psnr.bands, rel=1e-6)
+    data = json.load(open(result.json_path))
+    assert [m["blur"] for m in data["methods"]] == [0.0, 0.5]
+    rows = list(csv.DictReader(open(result.csv_path)))
+    assert {r["blur"] for r in rows if r["scene"] == "all"} == {"0.0", "0.5"}
+    assert "bicubic @blur 0.5" in format_table(result)
+
+
+def _upsample_like(tmp_path, hr_path, lr, factor=4):
+    src = gdal.Open(hr_path)
+    x0, dx, rx, y0, ry, dy = src.GetGeoTransform()
+    lr_path, up_path = str(tmp_path / "lr_direct.tif"), str(tmp_path / "up_direct.tif")
+    ds = gdal.GetDriverByName("GTiff").Create(lr_path, lr.shape[1], lr.shape[0], lr.shape[2], gdal.GDT_Float32)
+    ds.SetGeoTransform((x0, dx * factor, rx, y0, ry, dy * factor))
+    ds.SetProjection(src.GetProjection())
+    ds.WriteArray(np.moveaxis(lr, -1, 0))
+    ds = None
+    gdal.Translate(up_path, lr_path, width=lr.shape[1] * factor, height=lr.shape[0] * factor,
+                   resampleAlg="cubic", outputType=gdal.GDT_Float32)
+    return read(up_path).astype(np.float64)
+
+
+def test_consistency_operators_differ_and_are_both_reported(wald):
+    """Nearest is exactly block-consistent (each block repeats its LR pixel) but not under opensr-test's
+    triangle filter, which mixes neighbouring blocks; the table shows the operator chosen."""
+    result, out, _ = wald
+    nearest = result.method("nearest")
+    assert nearest.consistency.reflectance.overall < 1e-3
+    assert nearest.consistency_bilinear.reflectance.overall > 100 * max(nearest.consistency.reflectance.overall, 1e-3)
+    data = json.load(open(os.path.join(out, "evaluation.json")))
+    assert data["methods"][0]["reflectance_bilinear"] == pytest.approx(nearest.consistency_bilinear.reflectance.overall)
+    assert "opensr-test's operator" in format_table(dataclasses.replace(result, operator="bilinear"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--degradation", "0,3"], "--degradation 3 is out of range"),
+    (["--degradation", "a,b"], "not a comma-separated list"),
+    (["--consistency-operator", "gauss"], "invalid choice"),
+])
+def test_cli_degradation_and_operator_checks(tmp_path, hr_crop, args, message):
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--hr", hr_crop, "--scale", "4", "--no-progress", *args)
+    assert proc.returncode != 0 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_degradation_table(tmp_path, hr_crop):
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--hr", hr_crop, "--savedmodel", os.path.join(
+        ROOT, "sr4rs", "model", "bundled", "landsat-rgb-x4"), "--degradation", "0,0.33",
+        "--consistency-operator", "bilinear", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "landsat-rgb-x4 @blur 0.33" in proc.stdout and "bicubic @blur 0" in proc.stdout
+    assert "opensr-test's operator" in proc.stdout
