@@ -44,8 +44,8 @@ __all__ = [
     "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
     "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
     "check_out_dir", "default_model_path", "evaluate", "extract", "extract_patches", "format_table", "input_pixels",
-    "list_models", "load_model", "parse_creation_options", "plan_evaluation", "plan_extraction", "read_info",
-    "run_evaluation", "super_resolve", "train", "write_quicklook",
+    "list_model_names", "list_models", "load_model", "parse_creation_options", "plan_evaluation", "plan_extraction", "read_info",
+    "read_metadata", "run_evaluation", "super_resolve", "train", "write_quicklook",
 ]
 
 
@@ -73,6 +73,11 @@ def list_models() -> List[ModelInfo]:
         meta = read_metadata(path)
         models.append(ModelInfo(name, path, meta.scale, meta.inputs, meta.output_bands, meta.description))
     return models
+
+
+def list_model_names() -> List[str]:
+    """The names of the bundled models (no metadata read)."""
+    return list(bundled_models())
 
 
 def load_model(model: Optional[str] = None, scale: Optional[int] = None, nbands: Optional[int] = None) -> LoadedModel:

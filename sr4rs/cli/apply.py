@@ -6,6 +6,7 @@ meaning: --pad and --ts are in output pixels.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import options as opt
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     model = models[0] if models else None
     # Checked at once, before TensorFlow starts.
     checked = api.check_apply(args.input, args.output, model, options, args.quicklook, args.bands, args.sensor)
+    if model is None:
+        _say_default(api, checked)
     total = checked.infos[0].width * checked.infos[0].height
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
@@ -62,6 +65,14 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "
           f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0
+
+
+def _say_default(api, checked) -> None:
+    """One line naming the bundled model chosen for the input's band count."""
+    meta = api.read_metadata(checked.model_path)
+    print(f"using the bundled model {os.path.basename(checked.model_path)} (x{meta.scale}, for "
+          f"{len(meta.input_bands)}-band inputs: {', '.join(meta.input_bands)}); --model or --savedmodel picks "
+          "another", file=sys.stderr)
 
 
 def _all_bands(args, api, models, options, cancel) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 from . import options as opt
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
     p.add_argument("--save_ckpt", required=True, help="checkpoint folder (one checkpoint per epoch)")
     p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix); with --finetune, "
-                   "also a SavedModel exported by sr4rs")
+                   "also a SavedModel exported by sr4rs, or a bundled model by name (sr4rs models)")
     p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
                    "the epoch count and the optimiser (to fine-tune a model on new data)")
     p.add_argument("--savedmodel", help="export a SavedModel here at the end")
@@ -134,6 +135,9 @@ def run(args: argparse.Namespace, cancel=None) -> int:
 
     if args.preview and (args.sensor or api.is_product(args.preview)):  # a product: the bands of --bands
         args.preview = api.open_inputs(args.preview, args.bands or None, args.sensor)[0]
+    if args.load_ckpt and args.finetune and not os.path.exists(args.load_ckpt) \
+            and args.load_ckpt in api.list_model_names():
+        args.load_ckpt = api.bundled_model_path(args.load_ckpt)  # --load_ckpt landsat-rgb-x4 --finetune
     cfg = config_from_args(args)
     api.check_train(cfg)  # at once, before TensorFlow starts
     quiet_tensorflow()

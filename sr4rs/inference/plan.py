@@ -182,8 +182,9 @@ def resolve_pad(model: LoadedModel, pad: Optional[int], exported_only: bool = Fa
 
 def resolve_tile(tile_size: Optional[int], unit: int, longest_side: int) -> int:
     """The tile side in output pixels: ``tile_size``, else the default, no larger than the image needs
-    (a 512-pixel tile is not computed for a 100-pixel image)."""
-    tile = DEFAULT_TILE_SIZE if tile_size is None else int(tile_size)
+    (a 512-pixel tile is not computed for a 100-pixel image). The default is rounded down to a multiple of
+    ``unit`` (510 pixels at x6)."""
+    tile = max(DEFAULT_TILE_SIZE // unit, 1) * unit if tile_size is None else int(tile_size)
     if tile < unit or tile % unit:
         raise InputError(f"--ts {tile} must be a positive multiple of the scale factor {unit}")
     if tile_size is None:

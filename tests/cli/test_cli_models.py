@@ -27,4 +27,5 @@ def test_model_by_name_and_unknown_names(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "b.tif").exists()
     proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat-rgb-x4", "--savedmodel", "x",
                    "--output", str(tmp_path / "c.tif"))
-    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+    assert proc.returncode == 1 and "give one --model or --savedmodel" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "c.tif").exists()

@@ -10,7 +10,9 @@ from osgeo import gdal
 
 from conftest import LANDSAT, ROOT, S2_10M, S2_20M, read
 from sr4rs import api
+from sr4rs.errors import InputError
 from sr4rs.inference.engine import run_apply
+from sr4rs.inference.plan import resolve_tile
 from sr4rs.io.source import MemorySink, MemorySource
 
 
@@ -131,3 +133,12 @@ def test_cancel_from_another_thread_stops_within_a_batch_and_leaves_nothing(tmp_
     assert pixels_when_cancelled < 512 * 512  # it was mid-scene
     assert outcome["at"] - cancelled_at < 5.0  # within a batch (one 16-pixel tile here), not the scene
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("unit,expected", [(2, 512), (4, 512), (6, 510), (3, 510)])
+def test_the_default_tile_is_a_multiple_of_every_factor(unit, expected):
+    """x6 models (Sentinel-2's 60 m bands) cannot take 512-pixel tiles: the default is rounded down."""
+    assert resolve_tile(None, unit, 10980) == expected
+    assert resolve_tile(None, unit, 100) == -(-100 // unit) * unit  # no larger than the image needs
+    with pytest.raises(InputError, match="--ts 512 must be a positive multiple of the scale factor 6"):
+        resolve_tile(512, 6, 10980)

@@ -94,7 +94,7 @@ CASES = [
     Case("apply-missing-input", "bad input", _apply("--input", "{in}/nope.tif", *M, "--output", "{out}/sr.tif"),
          ERROR, r"input '.*nope.tif' does not exist: check the path", "nothing"),
     Case("apply-folder-input", "bad input", _apply("--input", "{in}", *M, "--output", "{out}/sr.tif"),
-         ERROR, r"is a folder, not a raster", "nothing"),
+         ERROR, r"is not a product sr4rs knows .*give --sensor NAME", "nothing"),
     Case("apply-not-a-raster", "bad input", _apply("--input", "{in}/notes.txt", *M, "--output", "{out}/sr.tif"),
          ERROR, r"is not a raster GDAL can read", "nothing"),
     Case("apply-truncated-input", "bad input", _apply("--input", "{in}/cut.tif", *M, "--output", "{out}/sr.tif"),

@@ -42,3 +42,9 @@ gdal_translate -q -srcwin 600 702 127 99 "${co[@]}" "$src/${s2}_10m_B2B3B4B8.tif
 gdal_translate -q -srcwin 300 351 64 50 "${co[@]}" "$src/${s2}_20m_B5B6B7B8AB11B12.tif" "$here/s2_20m_crop.tif"
 gdal_translate -q -srcwin 100 117 22 17 "${co[@]}" "$src/${s2}_60m_B1B9B10.tif" "$here/s2_60m_crop.tif"
 rm -f "$here"/*.aux.xml
+# Held-out Sentinel-2 area for the bundled fusion models (rows >= 1152 of the 10 m file were kept out of their
+# training): 360 x 288 pixels at 10 m from col 0, row 1152; the same ground at 20 m and 60 m (B1 B9 only).
+gdal_translate -q -srcwin 0 1152 360 288 "${co[@]}" "$src/${s2}_10m_B2B3B4B8.tif" "$here/s2_heldout_10m.tif"
+gdal_translate -q -srcwin 0 576 180 144 "${co[@]}" "$src/${s2}_20m_B5B6B7B8AB11B12.tif" "$here/s2_heldout_20m.tif"
+gdal_translate -q -b 1 -b 2 -srcwin 0 192 60 48 "${co[@]}" "$src/${s2}_60m_B1B9B10.tif" "$here/s2_heldout_60m.tif"
+rm -f "$here"/*.aux.xml

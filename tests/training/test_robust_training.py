@@ -178,3 +178,19 @@ def test_consistency_export_makes_the_outputs_block_means_the_input(patches, tmp
     train(_cfg(patches, tmp_path / "p", savedmodel=str(plain)))
     other = load_model(str(plain)).predict(lr[None], 0)[0]
     assert np.abs(block_mean(other, 4) - lr).max() > 1.0  # without the layer it is not exact
+
+
+def test_finetune_from_a_bundled_model_by_name(patches, tmp_path):
+    """`train.py --load_ckpt landsat-rgb-x4 --finetune` starts from the bundled model's weights."""
+    from conftest import run_cli
+    from sr4rs.api import bundled_model_path
+    proc = run_cli("train.py", "--lr_patches", patches["lr"], "--hr_patches", patches["hr"], "--arch", "edsr",
+                   "--depth", "32", "--nresblocks", "8", "--epochs", "1", "--batchsize", "4", "--adam_lr", "1e-9",
+                   "--ganweight", "0", "--vggweight", "0", "--l2weight", "0", "--load_ckpt", "landsat-rgb-x4",
+                   "--finetune", "--save_ckpt", str(tmp_path / "ckpt"), "--savedmodel", str(tmp_path / "tuned"),
+                   "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    bundled = {v.name.split(":")[0]: v.numpy()
+               for v in tf.saved_model.load(bundled_model_path("landsat-rgb-x4")).variables}
+    tuned = {v.name.split(":")[0]: v.numpy() for v in tf.saved_model.load(str(tmp_path / "tuned")).variables}
+    np.testing.assert_allclose(tuned["head/kernel"], bundled["head/kernel"], atol=1e-6)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# How the bundled Sentinel-2 fusion models (sr4rs/model/bundled/s2-20m-x2, s2-60m-x6) were trained: Wald's
+# protocol on the shared Sentinel-2 L1C product (tile 18SVG, 2016-01-12) at its three native resolutions, rows
+# 0-1151 of the 10 m grid (and the same ground at 20 m and 60 m) for training, rows 1152-1535 held out for
+# evaluation. Usage: bash scripts/train_s2_models.sh [shared/data] [workdir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:-../shared/data}
+work=${2:-out/s2_models}
+s2="$data/S2A_L1C_T18SVG_20160112"
+PY=${SR4RS_VENV:-.venv}/bin
+mkdir -p "$work/run_x2" "$work/run_x6"
+crop() {  # crop NAME 10M-ROW 10M-ROWS: the same ground at 10, 20 and 60 m (B1 and B9 only: B10 is not fused)
+  gdal_translate -q -srcwin 0 "$2" 1536 "$3" "${s2}_10m_B2B3B4B8.tif" "$work/$1_10m.tif"
+  gdal_translate -q -srcwin 0 $(($2 / 2)) 768 $(($3 / 2)) "${s2}_20m_B5B6B7B8AB11B12.tif" "$work/$1_20m.tif"
+  gdal_translate -q -b 1 -b 2 -srcwin 0 $(($2 / 6)) 256 $(($3 / 6)) "${s2}_60m_B1B9B10.tif" "$work/$1_60m.tif"
+}
+crop train 0 1152
+crop heldout 1152 384
+"$PY/sr4rs" extract --input "$work/train_10m.tif" --input "$work/train_20m.tif" --patch-size 32 --step 16 \
+  --val-fraction 0.1 --seed 0 --out "$work/set_x2" --overwrite --no-progress
+"$PY/sr4rs" extract --input "$work/train_10m.tif" --input "$work/train_20m.tif" --input "$work/train_60m.tif" \
+  --patch-size 24 --step 6 --val-fraction 0.1 --seed 0 --out "$work/set_x6" --overwrite --no-progress
+common=(--arch fusion --depth 64 --nresblocks 6 --batchsize 16 --ganweight 0 --l1weight 1 --l2weight 0
+        --adam_lr 0.0005 --adam_b1 0.9 --augment --seed 1 --nodata 0 --overwrite --no-progress)
+"$PY/python" train.py --lr_patches "$work/set_x2/train" --valid_lr_patches "$work/set_x2/val" --epochs 40 \
+  "${common[@]}" --bands B5 B6 B7 B8A B11 B12 --description "Sentinel-2 20 m bands to 10 m" \
+  --save_ckpt "$work/run_x2/ckpt" --logdir "$work/run_x2/logs" --savedmodel "$work/run_x2/model"
+"$PY/python" train.py --lr_patches "$work/set_x6/train" --valid_lr_patches "$work/set_x6/val" --epochs 80 \
+  "${common[@]}" --bands B1 B9 --description "Sentinel-2 60 m bands to 10 m" \
+  --save_ckpt "$work/run_x6/ckpt" --logdir "$work/run_x6/logs" --savedmodel "$work/run_x6/model"
+for run in x2 x6; do
+  groups=("$work/heldout_10m.tif" "$work/heldout_20m.tif")
+  [ $run = x6 ] && groups+=("$work/heldout_60m.tif")
+  "$PY/sr4rs" evaluate --savedmodel "$work/run_$run/model" $(printf -- '--input %s ' "${groups[@]}") \
+    --border 6 --out "$work/eval_$run" --overwrite --no-progress
+done
