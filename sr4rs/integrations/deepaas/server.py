@@ -16,6 +16,7 @@ from .errors import ServiceError
 from .predict import RESULT_PREFIX
 
 LOG = logging.getLogger("sr4rs.deepaas")
+_CANCEL = re.compile(r"^.*/models/sr4rs/train/([0-9a-f]{32})$")
 _RESULT = re.compile(re.escape(RESULT_PREFIX) + r"[A-Za-z0-9_]+\.(tif|png)$")
 
 
@@ -68,6 +69,15 @@ def _remove_result(response) -> None:
         response.headers["Content-Disposition"] = f'attachment; filename="sr4rs{extension}"'
 
 
+def _cancelled_training(request):
+    """deepaas 2.6.0 cancels a running training (it kills the worker, which cancels our run) but then fails to
+    describe it (its pool returns None for a killed task): the answer it meant to give."""
+    match = _CANCEL.match(request.path)
+    if request.method != "DELETE" or not match:
+        return None
+    return {"uuid": match.group(1), "status": "cancelled"}
+
+
 def middleware(limit: int):
     """The middleware, for an upload limit of ``limit`` bytes."""
     import asyncio
@@ -91,6 +101,12 @@ def middleware(limit: int):
             return _answer(err.status, http_message(err))
         except asyncio.CancelledError:
             raise
+        except TypeError:
+            cancelled = _cancelled_training(request)
+            if cancelled is None:
+                LOG.exception("%s %s failed", request.method, request.path)
+                return _answer(500, "internal error: the server's log has the details")
+            return web.json_response(cancelled)
         except Exception:  # noqa: BLE001 (the client gets one line, the log the traceback)
             LOG.exception("%s %s failed", request.method, request.path)
             return _answer(500, "internal error: the server's log has the details")
