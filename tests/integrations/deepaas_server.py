@@ -29,7 +29,7 @@ def free_port() -> int:
 class Server:
     """``deepaas-run --model-name sr4rs`` with ``env`` added to the environment; ``url`` once ready."""
 
-    def __init__(self, env: dict, log_path: str, args=(), timeout: float = 180):
+    def __init__(self, env: dict, log_path: str, args=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -38,9 +38,8 @@ class Server:
         self.process = subprocess.Popen([deepaas_run(), "--model-name", "sr4rs", "--listen-port", str(self.port),
                                          *args], stdout=self._log, stderr=subprocess.STDOUT, env=environ,
                                         cwd=ROOT, start_new_session=True)
-        self._wait(timeout)
 
-    def _wait(self, timeout: float) -> None:
+    def wait(self, timeout: float = 180) -> "Server":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -49,7 +48,7 @@ class Server:
             try:
                 with urllib.request.urlopen(self.url + "/v2/", timeout=2) as answer:
                     if answer.status == 200:
-                        return
+                        return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.2)  # polling the API: the server is ready when it answers
@@ -65,14 +64,16 @@ class Server:
             return json.loads(answer.read())
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group (server and workers), SIGKILL if it lingers."""
+        """SIGTERM to the server, which stops its workers; SIGKILL to its process group if any lingers."""
         if self.process.poll() is None:
+            self.process.terminate()
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-            except ProcessLookupError:
                 pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
         self._log.close()

@@ -43,14 +43,19 @@ def service(tmp_path_factory):
     tmp, data, models = base / "tmp", base / "data", base / "models"
     for d in (tmp, data, models):
         d.mkdir()
-    export_test_model(str(models / "test-x4"), scale=4, margin=8)
-    export_fusion_model(str(models / "test-fusion"))
-    hr = str(base / "hr.tif")
-    gdal.Translate(hr, EXAMPLE, srcWin=[100, 100, 96, 96])
-    extract_patches(None, hr, str(data / "lr.tif"), str(data / "hr.tif"), 8, step=8, factor=4)
     server = Server({"TMPDIR": str(tmp), "SR4RS_DEEPAAS_DATA": str(data), "SR4RS_DEEPAAS_MODELS": str(models),
                      "SR4RS_DEEPAAS_MAX_UPLOAD": str(MAX_UPLOAD)}, str(base / "server.log"))
     server.tmp, server.models, server.base = tmp, models, base
+    try:  # while the server starts (models and data are looked up per request)
+        export_test_model(str(models / "test-x4"), scale=4, margin=8)
+        export_fusion_model(str(models / "test-fusion"))
+        hr = str(base / "hr.tif")
+        gdal.Translate(hr, EXAMPLE, srcWin=[100, 100, 96, 96])
+        extract_patches(None, hr, str(data / "lr.tif"), str(data / "hr.tif"), 8, step=8, factor=4)
+        server.wait()
+    except BaseException:
+        server.stop()
+        raise
     yield server
     server.stop()
     assert os.listdir(tmp) == [], f"left in the server's temporary folder: {os.listdir(tmp)}"
@@ -174,25 +179,6 @@ def test_train_then_predict_with_the_trained_model(service, tmp_path):
     assert_clean(service)
 
 
-def test_cancel_a_training_while_the_server_answers(service):
-    started = requests.post(f"{service.url}/v2/models/sr4rs/train/", params=dict(TRAIN, epochs=10000,
-                                                                                  model_name="never"), timeout=30)
-    uuid = started.json()["uuid"]
-
-    def checkpointing():  # the run has started training: its checkpoint folder exists
-        return any(os.path.isdir(service.tmp / d / "ckpt") for d in os.listdir(service.tmp))
-
-    _wait_until(checkpointing, 120, "the training never started")
-    t0 = time.monotonic()
-    assert service.get("/v2/models/sr4rs/")["name"] == "sr4rs"  # the server answers while the training runs
-    assert time.monotonic() - t0 < 5
-    cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=30)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
-    _wait_until(lambda: not os.listdir(service.tmp), 60, "the cancelled training left files")
-    assert "never" not in os.listdir(service.models)
-    assert requests.get(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=10).status_code == 404
-
-
 def _zip(members):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
@@ -249,3 +235,22 @@ def test_training_arguments_are_checked_and_stay_in_the_data_folder(service):
                         timeout=30)
     assert bad.status_code == 422 and "epochs" in bad.json()["message"]
     assert_clean(service)
+
+
+def test_cancel_a_training_while_the_server_answers(service):
+    started = requests.post(f"{service.url}/v2/models/sr4rs/train/", params=dict(TRAIN, epochs=10000,
+                                                                                  model_name="never"), timeout=30)
+    uuid = started.json()["uuid"]
+
+    def checkpointing():  # the run has started training: its checkpoint folder exists
+        return any(os.path.isdir(service.tmp / d / "ckpt") for d in os.listdir(service.tmp))
+
+    _wait_until(checkpointing, 120, "the training never started")
+    t0 = time.monotonic()
+    assert service.get("/v2/models/sr4rs/")["name"] == "sr4rs"  # the server answers while the training runs
+    assert time.monotonic() - t0 < 5
+    cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=30)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+    _wait_until(lambda: not os.listdir(service.tmp), 60, "the cancelled training left files")
+    assert "never" not in os.listdir(service.models)
+    assert requests.get(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=10).status_code == 404
