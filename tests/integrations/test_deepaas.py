@@ -2,8 +2,8 @@
 predictions on real crops (GeoTIFF, PNG, JSON; a Sentinel-2 product zip through a fusion model), a tiny
 training and a prediction with the model it made, a cancelled training, every kind of bad input followed by a
 request that still succeeds; the server's temporary folder holds nothing after each."""
+import dataclasses
 import io
-import json
 import os
 import time
 import zipfile
@@ -93,6 +93,11 @@ def test_metadata_lists_models_inputs_and_limits(service):
     args = {p["name"]: p for p in spec["paths"]["/v2/models/sr4rs/train/"]["post"]["parameters"]}
     assert args["epochs"]["type"] == "integer" and args["adam_lr"]["type"] == "number"
     assert set(args["arch"]["enum"]) >= {"sr4rs", "edsr"} and args["augment"]["type"] == "boolean"
+    from sr4rs.api import TrainConfig
+    from sr4rs.integrations.deepaas.args import SERVER_FIELDS
+
+    every = {f.name for f in dataclasses.fields(TrainConfig)} - set(SERVER_FIELDS)
+    assert every <= set(args), f"train.py's flags missing from the train endpoint: {every - set(args)}"
 
 
 def test_predict_a_geotiff_crop_as_the_library_does(service, tmp_path):
