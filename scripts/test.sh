@@ -3,4 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec "${SR4RS_VENV:-.venv}/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
+VENV=${SR4RS_VENV:-.venv}
+# The DEEPaaS service's tests run the real deepaas-run: its pinned set goes into the same venv (it keeps
+# TensorFlow's requirements: pip check below says so), installed again only when the pins change.
+stamp="$VENV/.sr4rs-deepaas"
+want="$(sha1sum requirements-deepaas.txt | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-deepaas.txt
+  "$VENV/bin/python" -m pip check
+  echo "$want" > "$stamp"
+fi
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"

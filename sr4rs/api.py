@@ -43,9 +43,10 @@ __all__ = [
     "InputSpec", "LOSS_TYPES", "LoadedModel", "MemorySink", "MemorySource", "ModelError", "ModelInfo",
     "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
     "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
-    "check_out_dir", "default_model_path", "evaluate", "extract", "extract_patches", "format_table", "input_pixels",
-    "list_model_names", "list_models", "load_model", "parse_creation_options", "plan_evaluation", "plan_extraction", "read_info",
-    "read_metadata", "run_evaluation", "super_resolve", "train", "write_quicklook",
+    "check_out_dir", "default_model_path", "describe_model", "evaluate", "extract", "extract_patches",
+    "format_table", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
+    "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "run_evaluation", "super_resolve", "train",
+    "write_quicklook",
 ]
 
 
@@ -66,13 +67,17 @@ def list_sensors() -> List[Sensor]:
     return list(sensors().values())
 
 
+def describe_model(path: str, name: Optional[str] = None) -> ModelInfo:
+    """A SavedModel folder as ``sr4rs models`` lists it, from its metadata file (no TensorFlow)."""
+    check_model_dir(path)
+    meta = read_metadata(path)
+    return ModelInfo(name or os.path.basename(os.path.normpath(path)), path, meta.scale, meta.inputs,
+                     meta.output_bands, meta.description)
+
+
 def list_models() -> List[ModelInfo]:
     """The models bundled with sr4rs, by name (``--model NAME`` picks one)."""
-    models = []
-    for name, path in bundled_models().items():
-        meta = read_metadata(path)
-        models.append(ModelInfo(name, path, meta.scale, meta.inputs, meta.output_bands, meta.description))
-    return models
+    return [describe_model(path, name) for name, path in bundled_models().items()]
 
 
 def list_model_names() -> List[str]:

@@ -1,0 +1,48 @@
+"""Failures as the service answers them: an HTTP status and one line without the server's paths. A
+ServiceError crosses from DEEPaaS's worker processes to the server (it pickles) and the server's middleware
+turns it into the answer."""
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Dict
+
+from ...errors import Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError, first_line
+from .uploads import safe_message
+
+LOG = logging.getLogger("sr4rs.deepaas")
+
+
+class ServiceError(Exception):
+    """An answer's status and its one line."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, message)
+        self.status, self.message = status, message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def status_for(err: BaseException) -> int:
+    if isinstance(err, (InputError, ModelError)):
+        return 400
+    if isinstance(err, Cancelled):
+        return 409
+    if isinstance(err, MemoryError):
+        return 503
+    if isinstance(err, (OutputError, TrainingError, Sr4rsError)):
+        return 500
+    return 500
+
+
+def service_error(err: BaseException, names: Dict[str, str]) -> ServiceError:
+    """The answer to ``err``: sr4rs's one-line message (without paths) for the errors it anticipates; for
+    anything else a generic line, the details going to the server's log only."""
+    status = status_for(err)
+    if isinstance(err, Sr4rsError):
+        return ServiceError(status, safe_message(first_line(err), names))
+    if isinstance(err, MemoryError):
+        return ServiceError(status, "out of memory: send a smaller area, or try again later")
+    LOG.error("unexpected failure: %s", "".join(traceback.format_exception(err)))
+    return ServiceError(status, f"internal error ({type(err).__name__}): the server's log has the details")
