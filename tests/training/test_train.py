@@ -32,7 +32,8 @@ def patches(tmp_path_factory):
 def _cfg(patches, tmp_path, **kw):
     base = dict(lr_patches=(patches["lr_train"],), hr_patches=(patches["hr_train"],),
                 save_ckpt=str(tmp_path / "ckpt"), arch="edsr", depth=8, nresblocks=1, batchsize=4, epochs=3,
-                l1weight=0.0, l2weight=0.0, vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1)
+                l1weight=0.0, l2weight=0.0, vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1,
+                ckpt_folder=True)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -112,7 +113,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(patches, tmp_path):
     ckpt = tmp_path / "ckpt"
     args = ["train.py", "--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
             "--save_ckpt", str(ckpt), "--arch", "edsr", "--depth", "8", "--nresblocks", "1", "--batchsize", "4",
-            "--epochs", "200", "--l1weight", "1", "--ganweight", "0", "--seed", "1"]
+            "--epochs", "200", "--l1weight", "1", "--ganweight", "0", "--seed", "1", "--ckpt_folder"]
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
