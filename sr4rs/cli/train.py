@@ -155,7 +155,11 @@ def run(args: argparse.Namespace, cancel=None) -> int:
         bars.close()
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
-    print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+    if result.history:
+        print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+    else:
+        print(f"no epoch run (--epochs {cfg.epochs}): the weights of --load_ckpt are kept as they are "
+              f"({result.step} steps trained)", file=sys.stderr)
     if result.skipped:
         print(f"left out {result.skipped} patch pairs that are all fill (0 or the nodata value)", file=sys.stderr)
     if result.savedmodel:

@@ -101,7 +101,7 @@ class Checkpoints:
             return
         target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
         try:
-            target.restore(path).expect_partial().assert_existing_objects_matched()
+            target.read(path).expect_partial().assert_existing_objects_matched()
             reason = None
         except Exception as err:  # noqa: BLE001 (a damaged file raises IndexError, OpError, ValueError...)
             reason = first_line(err, 200)
@@ -147,6 +147,6 @@ class Checkpoints:
             for leftover in glob.glob(glob.escape(old) + ".*"):
                 remove_quietly(leftover)
         self.written = self.written[-self.keep:]
-        tf.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)), path,
+        tf.compat.v1.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)), path,
                                          all_model_checkpoint_paths=self.written)
         return path
