@@ -138,3 +138,17 @@ def test_vgg_loss_clips_to_0_1_before_scaling_to_255(vgg_file):
     assert float(vgg_loss(model, real, fake)) == pytest.approx(float(vgg_loss(model, real, np.clip(fake, 0, 1))),
                                                                rel=1e-6)
     assert float(vgg_loss(model, real, real + 2.0)) == pytest.approx(float(vgg_loss(model, real, np.ones_like(real))))
+
+
+@pytest.mark.parametrize("size", [8, 7])
+def test_points_place_patches_as_otbtf_patches_extraction(size):
+    """OTBTF: the index of the pixel holding the point, minus half the patch size (integer division)."""
+    from sr4rs.geo.patches import point_windows
+
+    gt = (1000.0, 30.0, 0.0, 5000.0, 0.0, -30.0)
+    centre = (1000.0 + 30 * 20.5, 5000.0 - 30 * 10.5)  # the centre of pixel (20, 10)
+    edge = (1000.0 + 30 * 20, 5000.0 - 30 * 10)  # its top-left corner: the pixel after the edge
+    inside = (1000.0 + 30 * 20.9, 5000.0 - 30 * 10.1)
+    for point in (centre, edge, inside):
+        window = point_windows([point], gt, size)[0]
+        assert (window.col_off, window.row_off) == (20 - size // 2, 10 - size // 2), point

@@ -168,11 +168,11 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     elif case == "vgg":
         args += ["--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
                  "--vggfile", str(tmp_path / "vgg19.npy")]
-    elif case == "nodata":  # one HR patch entirely 0, the fill value Landsat and Sentinel-2 use
+    elif case == "nodata":  # every HR patch but one entirely 0 (the fill of Landsat and Sentinel-2): pairs skipped
         filled = str(tmp_path / "filled.tif")
         gdal.Translate(filled, patches["hr_train"], noData=0)
         ds = gdal.Open(filled, gdal.GA_Update)
-        ds.WriteRaster(0, 2 * 32, 32, 32, bytes(32 * 32 * 3 * 2), band_list=[1, 2, 3])
+        ds.WriteRaster(0, 32, 32, ds.RasterYSize - 32, bytes(32 * (ds.RasterYSize - 32) * 3 * 2), band_list=[1, 2, 3])
         ds = None
         args += ["--lr_patches", patches["lr_train"], "--hr_patches", filled]
     else:  # HR patches 3x the LR ones in size, but the patch rows do not match the count
@@ -185,7 +185,7 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "ck").exists()  # nothing written: no folder, no config.json
     if case == "nodata":
-        assert "patch 2 of" in lines[0] and "entirely nodata" in lines[0]  # patches count from 0
+        assert "1 patch pairs hold an image" in lines[0] and "fewer than --batchsize 4" in lines[0]
 
 
 def test_resume_is_exact(patches, tmp_path):
