@@ -27,27 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--valid_lr_patches", nargs="+", default=(), help="validation LR patches or patch sets (PSNR vs "
                    "bicubic each epoch)")
     p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
-    p.add_argument("--save_ckpt", required=True, help="checkpoint prefix, as SR4RS: each epoch is saved as "
-                   "PREFIX + the run's name + -EPOCH (end it with / for a folder); with --ckpt_folder, a folder")
-    p.add_argument("--load_ckpt", help="start from this checkpoint (prefix, or a folder: its newest), then train "
-                   "--epochs more, as SR4RS; SR4RS's own checkpoints too (--arch sr4rs); with --ckpt_folder, resume "
-                   "the run to --epochs; with --finetune, also a SavedModel (sr4rs's or SR4RS's)")
-    p.add_argument("--ckpt_folder", action="store_true", help="sr4rs's layout: --save_ckpt is a folder (config.json, "
-                   "checkpoints), --logdir is used as given, and --load_ckpt FOLDER resumes a stopped run exactly")
-    p.add_argument("--no_parents", action="store_true", help="refuse missing parent folders of --save_ckpt, "
-                   "--logdir and --savedmodel (by default they are made, as SR4RS)")
-    p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
-                   "the epoch count and the optimiser (to fine-tune a model on new data)")
-    p.add_argument("--savedmodel", help="export a SavedModel here at the end (with --epochs 0 and --load_ckpt: "
-                   "the checkpoint's weights as they are)")
-    opt.overwrite(p, "an existing --savedmodel folder")
-    p.add_argument("--preview", help="LR image (or product: its --bands) super-resolved into TensorBoard after "
-                   "the first step and every --previews_step steps")
-    p.add_argument("--preview_crop", type=int, default=d.preview_crop, metavar="N", help="preview the central N x N "
-                   "LR pixels only (default 0: the whole image, as SR4RS)")
-    p.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a --preview product (default: detected)")
-    p.add_argument("--logdir", help="TensorBoard logs, as SR4RS: written in the folder --logdir + the run's name "
-                   "(end it with / for a folder of runs); with --ckpt_folder, in --logdir itself")
+    _path_arguments(p, d)
     p.add_argument("--vggfile", help="VGG19 weights (vgg19.npy) for the perceptual loss; nothing is downloaded")
     p.add_argument("--lr_scale", type=float, default=d.lr_scale, help="LR radiometric scaling (built into the model)")
     p.add_argument("--hr_scale", type=float, default=d.hr_scale, help="HR radiometric scaling (built into the model)")
@@ -80,6 +60,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
     opt.no_progress(p)
+
+
+def _path_arguments(p: argparse.ArgumentParser, d) -> None:
+    """Checkpoints, export, previews and logs: SR4RS's meanings, sr4rs's stricter ones behind flags."""
+    p.add_argument("--save_ckpt", required=True, help="checkpoint prefix, as SR4RS: each epoch is saved as "
+                   "PREFIX + the run's name + -EPOCH (end it with / for a folder); with --ckpt_folder, a folder")
+    p.add_argument("--load_ckpt", help="start from this checkpoint (prefix, or a folder: its newest), then train "
+                   "--epochs more, as SR4RS; SR4RS's own checkpoints too (--arch sr4rs); with --ckpt_folder, resume "
+                   "the run to --epochs; with --finetune, also a SavedModel (sr4rs's or SR4RS's)")
+    p.add_argument("--ckpt_folder", action="store_true", help="sr4rs's layout: --save_ckpt is a folder (config.json, "
+                   "checkpoints), --logdir is used as given, and --load_ckpt FOLDER resumes a stopped run exactly")
+    p.add_argument("--no_parents", action="store_true", help="refuse missing parent folders of --save_ckpt, "
+                   "--logdir and --savedmodel (by default they are made, as SR4RS)")
+    p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
+                   "the epoch count and the optimiser (to fine-tune a model on new data)")
+    p.add_argument("--savedmodel", help="export a SavedModel here at the end (with --epochs 0 and --load_ckpt: "
+                   "the checkpoint's weights as they are)")
+    opt.overwrite(p, "an existing --savedmodel folder")
+    p.add_argument("--preview", help="LR image (or product: its --bands) super-resolved into TensorBoard after "
+                   "the first step and every --previews_step steps")
+    p.add_argument("--preview_crop", type=int, default=d.preview_crop, metavar="N", help="preview the central N x N "
+                   "LR pixels only (default 0: the whole image, as SR4RS)")
+    p.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a --preview product (default: detected)")
+    p.add_argument("--logdir", help="TensorBoard logs, as SR4RS: written in the folder --logdir + the run's name "
+                   "(end it with / for a folder of runs); with --ckpt_folder, in --logdir itself")
 
 
 def _robust_arguments(p: argparse.ArgumentParser, d) -> None:

@@ -164,6 +164,7 @@ def check_paths(cfg: TrainConfig) -> None:
     """The checkpoints, the logs and the SavedModel, checked before anything is read or written: none is (or
     holds, or lies in) an input or another; the checkpoint folder may be the one resumed. Missing parent
     folders will be made, unless --no_parents."""
+    cfg = with_run_name(cfg)  # the checkpoints' and logs' names
     targets = [Target(cfg.ckpt_prefix, "--save_ckpt", "checkpoint folder" if cfg.ckpt_folder else "checkpoints",
                       folder=True)]
     if cfg.logdir:

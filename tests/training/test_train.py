@@ -207,7 +207,7 @@ def test_logdir_holds_every_loss_the_learning_rate_and_previews(patches, tmp_pat
     gdal.Translate(preview, EXAMPLE, srcWin=[300, 300, 24, 24])
     logdir = tmp_path / "logs"
     train(_cfg(patches, tmp_path, l1weight=1.0, l2weight=1.0, ganweight=0.001, adam_b1=0.0, epochs=2,
-               logdir=str(logdir), preview=preview, valid_lr_patches=(patches["lr_val"],),
+               logdir=str(logdir), preview=preview, previews_step=3, valid_lr_patches=(patches["lr_val"],),
                valid_hr_patches=(patches["hr_val"],)))
     scalars, images = {}, {}
     for name in os.listdir(logdir):
@@ -220,9 +220,10 @@ def test_logdir_holds_every_loss_the_learning_rate_and_previews(patches, tmp_pat
     assert {"learning_rate", "validation/val_psnr", "validation/val_psnr_bicubic"} <= set(scalars)
     steps_per_epoch = len(scalars["train/loss"]) // 2
     assert scalars["train/loss"] == list(range(1, 2 * steps_per_epoch + 1))  # every step
-    # one preview per epoch of each of the generator's outputs (x1/4, x1/2 and full resolution)
+    # as SR4RS, a preview of each of the generator's outputs (x1/4, x1/2 and full resolution) after the first step
+    # and every --previews_step steps
     assert sorted(images) == ["preview/scale_0", "preview/scale_1", "preview/scale_2"]
-    assert all(steps == [steps_per_epoch, 2 * steps_per_epoch] for steps in images.values())
+    assert all(steps == list(range(1, 2 * steps_per_epoch + 1, 3)) for steps in images.values())
 
 
 def test_non_finite_loss_after_good_epochs_keeps_their_checkpoint(patches, tmp_path):
