@@ -18,4 +18,4 @@ gdal_translate -q -b 3 -b 2 -b 1 -srcwin 0 1300 2041 560 "$src" "$work/heldout_r
   --l1weight 1 --l2weight 0 --ganweight 0 --adam_lr 0.001 --adam_b1 0.9 --augment --seed 42 \
   --bands "B4 red" "B3 green" "B2 blue" --nodata 0 \
   --description "x4 RGB (Sentinel-2 B4 B3 B2 / Landsat 8 B4 B3 B2), 16-bit DN, EDSR-style, L1, Wald's protocol on Landsat 8" \
-  --save_ckpt "$work/ckpt" --logdir "$work/logs" --savedmodel "$work/savedmodel" --overwrite --no-progress
+  --save_ckpt "$work/ckpt" --logdir "$work/logs" --ckpt_folder --savedmodel "$work/savedmodel" --overwrite --no-progress

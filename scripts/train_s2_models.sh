@@ -22,7 +22,7 @@ crop heldout 1152 384
 "$PY/sr4rs" extract --input "$work/train_10m.tif" --input "$work/train_20m.tif" --input "$work/train_60m.tif" \
   --patch-size 24 --step 6 --val-fraction 0.1 --seed 0 --out "$work/set_x6" --overwrite --no-progress
 common=(--arch fusion --depth 64 --nresblocks 6 --batchsize 16 --ganweight 0 --l1weight 1 --l2weight 0
-        --adam_lr 0.0005 --adam_b1 0.9 --augment --seed 1 --nodata 0 --overwrite --no-progress)
+        --adam_lr 0.0005 --adam_b1 0.9 --augment --seed 1 --nodata 0 --ckpt_folder --overwrite --no-progress)
 "$PY/python" train.py --lr_patches "$work/set_x2/train" --valid_lr_patches "$work/set_x2/val" --epochs 40 \
   "${common[@]}" --bands B5 B6 B7 B8A B11 B12 --description "Sentinel-2 20 m bands to 10 m" \
   --save_ckpt "$work/run_x2/ckpt" --logdir "$work/run_x2/logs" --savedmodel "$work/run_x2/model"

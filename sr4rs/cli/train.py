@@ -28,22 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--valid_lr_patches", nargs="+", default=(), help="validation LR patches or patch sets (PSNR vs "
                    "bicubic each epoch)")
     p.add_argument("--valid_hr_patches", nargs="+", default=(), help="validation HR patches")
-    p.add_argument("--save_ckpt", required=True, help="checkpoint folder (one checkpoint per epoch)")
-    p.add_argument("--load_ckpt", help="resume from this checkpoint folder (or checkpoint prefix); with --finetune, "
-                   "also a SavedModel exported by sr4rs, or a bundled model by name (sr4rs models)")
-    p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
-                   "the epoch count and the optimiser (to fine-tune a model on new data)")
-    p.add_argument("--savedmodel", help="export a SavedModel here at the end")
-    opt.overwrite(p, "an existing --savedmodel folder")
-    p.add_argument("--preview", help="LR image (or product: its --bands) whose super-resolved centre is logged to "
-                   "TensorBoard each epoch")
-    p.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a --preview product (default: detected)")
-    p.add_argument("--logdir", help="TensorBoard log folder")
+    _path_arguments(p, d)
     p.add_argument("--vggfile", help="VGG19 weights (vgg19.npy) for the perceptual loss; nothing is downloaded")
     p.add_argument("--lr_scale", type=float, default=d.lr_scale, help="LR radiometric scaling (built into the model)")
     p.add_argument("--hr_scale", type=float, default=d.hr_scale, help="HR radiometric scaling (built into the model)")
-    p.add_argument("--previews_step", type=int, default=d.previews_step, help="kept for SR4RS command lines; "
-                   "previews are written once per epoch")
+    p.add_argument("--previews_step", type=int, default=d.previews_step, help="steps between previews "
+                   f"(default {d.previews_step})")
     p.add_argument("--arch", choices=tuple(NETWORKS), default=d.arch, help="generator: " + "; ".join(
         f"{name}: {info.description}" for name, info in NETWORKS.items()) + f" (default {d.arch})")
     p.add_argument("--depth", type=int, default=d.depth, help="generator and discriminator depth")
@@ -64,12 +54,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretrain", action="store_true", help="first train --epochs on the pixel losses alone")
     p.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
     p.add_argument("--seed", type=int, help="seed: the same seed repeats a run")
-    p.add_argument("--keep_ckpt", type=int, default=d.keep_ckpt, help="checkpoints kept")
+    p.add_argument("--keep_ckpt", type=int, default=d.keep_ckpt, help="checkpoints of the run kept (default "
+                   f"{d.keep_ckpt}, as SR4RS)")
     p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
     _robust_arguments(p, d)
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
     opt.no_progress(p)
+
+
+def _path_arguments(p: argparse.ArgumentParser, d) -> None:
+    """Checkpoints, export, previews and logs: SR4RS's meanings, sr4rs's stricter ones behind flags."""
+    p.add_argument("--save_ckpt", required=True, help="checkpoint prefix, as SR4RS: each epoch is saved as "
+                   "PREFIX + the run's name + -EPOCH (end it with / for a folder); with --ckpt_folder, a folder")
+    p.add_argument("--load_ckpt", help="start from this checkpoint (prefix, or a folder: its newest), then train "
+                   "--epochs more, as SR4RS; SR4RS's own checkpoints too (--arch sr4rs); with --ckpt_folder, resume "
+                   "the run to --epochs; with --finetune, also a SavedModel (sr4rs's or SR4RS's) or a bundled model "
+                   "by name (sr4rs models)")
+    p.add_argument("--ckpt_folder", action="store_true", help="sr4rs's layout: --save_ckpt is a folder (config.json, "
+                   "checkpoints), --logdir is used as given, and --load_ckpt FOLDER resumes a stopped run exactly")
+    p.add_argument("--no_parents", action="store_true", help="refuse missing parent folders of --save_ckpt, "
+                   "--logdir and --savedmodel (by default they are made, as SR4RS)")
+    p.add_argument("--finetune", action="store_true", help="with --load_ckpt: keep the weights only, restart "
+                   "the epoch count and the optimiser (to fine-tune a model on new data)")
+    p.add_argument("--savedmodel", help="export a SavedModel here at the end (with --epochs 0 and --load_ckpt: "
+                   "the checkpoint's weights as they are)")
+    opt.overwrite(p, "an existing --savedmodel folder")
+    p.add_argument("--preview", help="LR image (or product: its --bands) super-resolved into TensorBoard after "
+                   "the first step and every --previews_step steps")
+    p.add_argument("--preview_crop", type=int, default=d.preview_crop, metavar="N", help="preview the central N x N "
+                   "LR pixels only (default 0: the whole image, as SR4RS)")
+    p.add_argument("--sensor", metavar="NAME|FILE", help="the sensor of a --preview product (default: detected)")
+    p.add_argument("--logdir", help="TensorBoard logs, as SR4RS: written in the folder --logdir + the run's name "
+                   "(end it with / for a folder of runs); with --ckpt_folder, in --logdir itself")
 
 
 def _robust_arguments(p: argparse.ArgumentParser, d) -> None:
@@ -102,7 +119,7 @@ def config_from_args(args: argparse.Namespace):
 
     values = {}
     for f in dataclasses.fields(TrainConfig):
-        value = getattr(args, f.name)
+        value = getattr(args, f.name, f.default)
         values[f.name] = tuple(value) if isinstance(value, list) else value
     return TrainConfig(**values)
 
@@ -148,7 +165,13 @@ def run(args: argparse.Namespace, cancel=None) -> int:
         bars.close()
     last = result.history[-1] if result.history else {}
     summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
-    print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+    if result.history:
+        print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+    else:
+        print(f"no epoch run (--epochs {cfg.epochs}): the weights of --load_ckpt are kept as they are "
+              f"({result.step} steps trained)", file=sys.stderr)
+    if result.skipped:
+        print(f"left out {result.skipped} patch pairs that are all fill (0 or the nodata value)", file=sys.stderr)
     if result.savedmodel:
         print(f"exported {result.savedmodel}", file=sys.stderr)
     return 0

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..geo.patches import PatchesDescription
-from ..io.patches import PatchesReader, as_list, describe_patches, describe_sets, read_checked, with_reader
+from ..io.patches import (PatchesReader, as_list, describe_patches, describe_sets, read_checked, read_with_empty,
+                          with_reader)
 
 
 class _Indexed:
@@ -49,20 +50,27 @@ class _Indexed:
 
 
 class PatchesDataset(_Indexed):
-    """LR/HR patches files, checked and loaded (or opened for streaming) once: (lr, hr) samples."""
+    """LR/HR patches files, checked and loaded (or opened for streaming) once: (lr, hr) samples.
+
+    With ``check_content``, a pair whose LR or HR patch is all fill (the nodata value, or 0 in a file without
+    one, as OTBTF's PatchesExtraction writes) is skipped and counted in ``skipped``; a patch holding NaN is
+    refused."""
 
     def __init__(self, lr_files: Sequence[str], hr_files: Sequence[str], streaming: bool = False,
                  check_content: bool = True):
         lr_files, hr_files = as_list(lr_files), as_list(hr_files)
         self.description = describe_patches(lr_files, hr_files)
-        self.count = self.description.count
         if streaming:
+            kept = np.arange(self.description.count)
             if check_content:
-                for path in lr_files + hr_files:
-                    with_reader(path, PatchesReader.check_content)
-            self._lookup = _streaming_lookup(self.description)
+                kept = np.flatnonzero(~np.concatenate([with_reader(lr, PatchesReader.empty_mask) |
+                                                       with_reader(hr, PatchesReader.empty_mask)
+                                                       for lr, hr in zip(lr_files, hr_files)]))
+            self._lookup = _streaming_lookup(self.description, kept)
         else:
-            self._lookup = _memory_lookup(self.description, check_content)
+            self._lookup, kept = _memory_lookup(self.description, check_content)
+        self.count = len(kept)
+        self.skipped = self.description.count - self.count
 
 
 class PatchSetDataset(_Indexed):
@@ -89,8 +97,8 @@ def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: i
     """Batches of (lr, hr) float32 patches, shapes (B, p, p, C_lr) and (B, p*r, p*r, C_hr).
 
     ``lr_files[i]`` pairs with ``hr_files[i]``; all are checked (counts, sizes, ratio, bands and,
-    unless ``check_content`` is False, no all-fill or NaN patch) before the dataset is built:
-    any problem is an InputError naming the file. ``augment`` applies one of the 8 flips/90-degree
+    unless ``check_content`` is False, no NaN patch; pairs with an all-fill patch are skipped) before the
+    dataset is built: any problem is an InputError naming the file. ``augment`` applies one of the 8 flips/90-degree
     rotations, the same to LR and HR. ``repeat`` makes the dataset endless (reshuffled each pass).
     """
     source = PatchesDataset(lr_files, hr_files, streaming=streaming, check_content=check_content)
@@ -99,21 +107,29 @@ def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: i
 
 
 def _memory_lookup(d: PatchesDescription, check_content: bool):
-    """index -> (lr, hr) float32 from all patches loaded once, kept in their file type to save RAM."""
-    lrs, hrs = [], []
+    """(index -> (lr, hr) float32 from the kept patches loaded once, in their file type to save RAM; the
+    indices kept)."""
+    lrs, hrs, empty = [], [], []
     for lr_layout, hr_layout in d.pairs:
-        for layout, out in ((lr_layout, lrs), (hr_layout, hrs)):
-            out.append(read_checked(layout.path, check_content))
-    lr = tf.constant(np.concatenate(lrs).astype(d.lr_dtype, copy=False))
-    hr = tf.constant(np.concatenate(hrs).astype(d.hr_dtype, copy=False))
+        if check_content:
+            (lr, lr_empty), (hr, hr_empty) = read_with_empty(lr_layout.path), read_with_empty(hr_layout.path)
+            empty.append(lr_empty | hr_empty)
+        else:
+            lr, hr = read_checked(lr_layout.path, False), read_checked(hr_layout.path, False)
+            empty.append(np.zeros(len(lr), bool))
+        lrs.append(lr)
+        hrs.append(hr)
+    keep = ~np.concatenate(empty)
+    lr = tf.constant(np.concatenate(lrs)[keep].astype(d.lr_dtype, copy=False))
+    hr = tf.constant(np.concatenate(hrs)[keep].astype(d.hr_dtype, copy=False))
 
     def lookup(i):
         return tf.cast(tf.gather(lr, i), tf.float32), tf.cast(tf.gather(hr, i), tf.float32)
 
-    return lookup
+    return lookup, np.flatnonzero(keep)
 
 
-def _streaming_lookup(d: PatchesDescription):
+def _streaming_lookup(d: PatchesDescription, kept: np.ndarray):
     """index -> (lr, hr) float32 read from disk, one patch per GDAL window read."""
     starts = np.cumsum([0] + [lr.count for lr, _ in d.pairs])
     paths = [(lr.path, hr.path) for lr, hr in d.pairs]
@@ -121,8 +137,9 @@ def _streaming_lookup(d: PatchesDescription):
 
     def read(i) -> Tuple[np.ndarray, np.ndarray]:
         cache = local.__dict__.setdefault("readers", {})
+        i = int(kept[int(i)])
         f = int(np.searchsorted(starts, i, side="right")) - 1
-        k = int(i) - int(starts[f])
+        k = i - int(starts[f])
         out = []
         for path in paths[f]:
             if path not in cache:

@@ -44,19 +44,20 @@ def grid_windows(width: int, height: int, size: int, step: int) -> List[Window]:
 
 
 def point_windows(points: Iterable[Tuple[float, float]], geotransform, size: int) -> List[Window]:
-    """The ``size`` patch centred (to the nearest pixel edge) on each map point, in point order.
+    """The ``size`` patch of each map point, in point order, placed as OTBTF's PatchesExtraction places it:
+    from the pixel holding the point (a point on a pixel edge belongs to the pixel after it), ``size // 2``
+    pixels back. An even patch has the point's pixel just after its centre.
 
     Windows may pass the image edges; the caller skips them as outside.
     """
     x0, dx, _, y0, _, dy = geotransform
     windows = []
     for x, y in points:
-        col = (x - x0) / dx - size / 2.0
-        row = (y - y0) / dy - size / 2.0
+        col, row = (x - x0) / dx, (y - y0) / dy
         if not (math.isfinite(col) and math.isfinite(row)):
             windows.append(Window(-size, -size, size, size))  # an unprojectable point: outside
             continue
-        windows.append(Window(int(math.floor(col + 0.5)), int(math.floor(row + 0.5)), size, size))
+        windows.append(Window(int(math.floor(col)) - size // 2, int(math.floor(row)) - size // 2, size, size))
     return windows
 
 

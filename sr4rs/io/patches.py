@@ -66,6 +66,18 @@ class PatchesReader:
             n = min(chunk, lay.count - start)
             check_patch_content(self.read(start, n), self.path, start, self.nodata)
 
+    def empty_mask(self) -> np.ndarray:
+        """(count,) mask of the patches that are all fill (``sr4rs.geo.nodata.empty_patches``); an InputError
+        at the first patch holding NaN; reads in bounded chunks."""
+        lay = self.layout
+        chunk = max(1, _SCAN_BYTES // (lay.size * lay.size * lay.bands * lay.dtype.itemsize))
+        masks = []
+        for start in range(0, lay.count, chunk):
+            patches = self.read(start, min(chunk, lay.count - start))
+            check_finite(patches, self.path, start)
+            masks.append(empty_patches(patches, self.nodata))
+        return np.concatenate(masks) if masks else np.zeros(0, bool)
+
     def read_all(self) -> np.ndarray:
         return self.read(0, self.layout.count)
 
@@ -122,14 +134,31 @@ def as_list(files) -> List[str]:
     return [os.fspath(f) for f in files]
 
 
-def check_patch_content(patches: np.ndarray, path: str, first_index: int, nodata: Optional[float]) -> None:
-    """An InputError for the first patch of ``patches`` (N, P, P, C) that holds NaN/inf or carries no
-    image (``sr4rs.geo.nodata.empty_patches``)."""
+def check_finite(patches: np.ndarray, path: str, first_index: int) -> None:
+    """An InputError for the first patch of ``patches`` (N, P, P, C) that holds NaN or infinite values."""
     bad = nonfinite_patches(patches)
     if bad.any():
         k = first_index + int(np.argmax(bad))
         raise InputError(f"patch {k} of '{path}' holds NaN or infinite values: "
                          "extract again (sr4rs extract rejects such patches)")
+
+
+def read_with_empty(path: str):
+    """All patches of a patches image and the (N,) mask of those that are all fill; an InputError if one holds
+    NaN."""
+    reader = PatchesReader(path)
+    try:
+        patches = reader.read_all()
+    finally:
+        reader.close()
+    check_finite(patches, path, 0)
+    return patches, empty_patches(patches, reader.nodata)
+
+
+def check_patch_content(patches: np.ndarray, path: str, first_index: int, nodata: Optional[float]) -> None:
+    """An InputError for the first patch of ``patches`` (N, P, P, C) that holds NaN/inf or carries no
+    image (``sr4rs.geo.nodata.empty_patches``)."""
+    check_finite(patches, path, first_index)
     empty = empty_patches(patches, nodata)
     if empty.any():
         k = first_index + int(np.argmax(empty))

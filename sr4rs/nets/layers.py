@@ -28,13 +28,27 @@ class Blur(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable("sr4rs")
 class MinibatchStd(keras.layers.Layer):
-    """Append the batch's mean feature standard deviation as one channel (discriminator diversity cue)."""
+    """Append one channel: the standard deviation of each feature across a group of ``group_size`` images,
+    averaged over features and pixels (a discriminator's cue to diversity; Karras et al. 2018). Image ``n``
+    of a batch of ``N`` belongs to the group of the images ``n mod N / G`` (G = the group size, lowered to
+    the largest divisor of ``N`` not above it), as in SR4RS, whose group size is 4."""
+
+    def __init__(self, group_size: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
 
     def call(self, x):
-        std = tf.sqrt(tf.math.reduce_variance(x, axis=0) + 1e-8)
-        feat = tf.reduce_mean(std)
-        shape = tf.concat([tf.shape(x)[:-1], [1]], axis=0)
-        return tf.concat([x, tf.fill(shape, feat)], axis=-1)
+        n = tf.shape(x)[0]
+        sizes = tf.range(self.group_size, 0, -1)
+        g = sizes[tf.argmax(tf.cast((sizes <= n) & (n % sizes == 0), tf.int32))]
+        y = tf.reshape(x, tf.concat([[g, -1], tf.shape(x)[1:]], axis=0))
+        y = tf.sqrt(tf.reduce_mean(tf.square(y - tf.reduce_mean(y, axis=0, keepdims=True)), axis=0) + 1e-8)
+        y = tf.reduce_mean(y, axis=[1, 2, 3], keepdims=True)
+        y = tf.tile(y, tf.stack([g, tf.shape(x)[1], tf.shape(x)[2], 1]))
+        return tf.concat([x, y], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}
 
 
 class _ByFactor(keras.layers.Layer):

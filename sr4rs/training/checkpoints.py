@@ -1,5 +1,10 @@
-"""Checkpoints: one per epoch in the ``--save_ckpt`` folder, holding the networks, the optimisers, the
-random generator and the counters, so that a resumed run ends exactly where an uninterrupted one does."""
+"""Checkpoints: one per epoch, holding the networks, the optimisers, the random generator and the counters.
+
+As SR4RS, each is written at ``--save_ckpt`` + the run's name + ``-EPOCH`` (``--save_ckpt`` is a prefix: end it
+with ``/`` for a folder), and ``--load_ckpt`` starts a run from a checkpoint's state and trains ``--epochs``
+more. With ``--ckpt_folder``, ``--save_ckpt`` is a folder of checkpoints and ``--load_ckpt FOLDER`` resumes a
+run where it stopped, so that it ends exactly where an uninterrupted one does. SR4RS's own checkpoints are
+read by ``sr4rs.training.sr4rs_checkpoints``."""
 from __future__ import annotations
 
 import glob
@@ -12,6 +17,7 @@ import tensorflow as tf
 from ..errors import TrainingError, first_line
 from ..io.files import remove_quietly, write_failure
 from .gan import SRGAN
+from .sr4rs_checkpoints import is_sr4rs_checkpoint, restore_sr4rs
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +70,28 @@ class Counters:
 
 
 class Checkpoints:
-    """Saves and restores a run's state in ``folder``, keeping the newest ``keep``."""
+    """Saves and restores a run's state, keeping the newest ``keep`` of the checkpoints this run wrote."""
 
-    def __init__(self, gan: SRGAN, counters: Counters, folder: str, keep: int):
-        self.gan, self.counters = gan, counters
+    def __init__(self, gan: SRGAN, counters: Counters, cfg, keep: int):
+        self.gan, self.counters, self.cfg = gan, counters, cfg
         self.checkpoint = tf.train.Checkpoint(**gan.trackables(), step=counters.step, epoch=counters.epoch,
                                               phase=counters.phase)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=keep)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, cfg.save_ckpt, max_to_keep=keep) \
+            if cfg.ckpt_folder else None
+        self.keep, self.written = keep, []
 
     @property
     def latest(self) -> Optional[str]:
-        return self.manager.latest_checkpoint
+        if self.manager is not None:
+            return self.manager.latest_checkpoint
+        return self.written[-1] if self.written else None
 
     def restore(self, path: str, weights_only: bool = False) -> None:
         """Restore everything from ``path`` (or, ``weights_only``, the networks alone; from a SavedModel, the
-        generator's weights)."""
+        generator's weights). Without --ckpt_folder the run then trains --epochs more, as SR4RS."""
+        if is_sr4rs_checkpoint(path):
+            self._restore_sr4rs(path, weights_only)
+            return
         if is_savedmodel(path):
             if not weights_only:
                 raise TrainingError(f"--load_ckpt '{path}' is a SavedModel: it holds weights only, without the "
@@ -88,26 +101,52 @@ class Checkpoints:
             return
         target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
         try:
-            target.restore(path).expect_partial().assert_existing_objects_matched()
+            target.read(path).expect_partial().assert_existing_objects_matched()
             reason = None
         except Exception as err:  # noqa: BLE001 (a damaged file raises IndexError, OpError, ValueError...)
             reason = first_line(err, 200)
         if reason is not None:
             raise TrainingError(f"checkpoint '{path}' cannot be restored ({reason}): it is corrupt or was made "
-                                "with other --arch/--depth/--nresblocks")
+                                "with other --arch/--depth/--nresblocks or bands")
+        if not self.cfg.ckpt_folder:
+            self.counters.epoch.assign(0)
+            self.counters.phase.assign(0)
         log.info("restored %s at step %d", path, self.counters["step"])
+
+    def _restore_sr4rs(self, path: str, weights_only: bool) -> None:
+        if is_savedmodel(path) and not weights_only:
+            raise TrainingError(f"--load_ckpt '{path}' is a SavedModel of SR4RS: it holds weights to start from: "
+                                "add --finetune (or give the checkpoint prefix to resume its training)")
+        steps = restore_sr4rs(self.gan, path, weights_only)
+        self.counters.reset()
+        self.counters.step.assign(steps)
+        log.info("started from SR4RS checkpoint %s (%d steps trained)", path, steps)
 
     def save(self) -> str:
         """Save the state; a failure (a full disk, a folder gone read-only) removes what it began to write
         and keeps the earlier checkpoints."""
-        number = self.counters["step"]
+        number = self.counters["step"] if self.manager is not None else self.counters["epoch"] - 1
+        prefix = os.path.join(self.cfg.save_ckpt, f"ckpt-{number}") if self.manager is not None \
+            else f"{self.cfg.ckpt_prefix}-{number}"
         try:
-            return self.manager.save(checkpoint_number=number)
+            return self.manager.save(checkpoint_number=number) if self.manager is not None else self._write(prefix)
         except (tf.errors.OpError, OSError) as err:
             reason = first_line(err, 200)
-        prefix = os.path.join(self.manager.directory, f"ckpt-{number}")
-        for leftover in glob.glob(prefix + "_temp*") + glob.glob(prefix + ".*"):
+        for leftover in glob.glob(glob.escape(prefix) + "_temp*") + glob.glob(glob.escape(prefix) + ".*"):
             remove_quietly(leftover)
         keep = f"; the last good checkpoint is {self.latest}" if self.latest else ""
         raise write_failure(prefix, reason.split("; ")[-1], f"check free space and permissions{keep}",
                             failed=f"saving checkpoint '{prefix}' failed")
+
+    def _write(self, prefix: str) -> str:
+        """SR4RS's layout: ``PREFIX-EPOCH``, the folder's ``checkpoint`` state file naming it (as TensorFlow's
+        savers do); only this run's older checkpoints are removed."""
+        path = self.checkpoint.write(prefix)
+        self.written = [p for p in self.written if p != path] + [path]
+        for old in self.written[:-self.keep]:
+            for leftover in glob.glob(glob.escape(old) + ".*"):
+                remove_quietly(leftover)
+        self.written = self.written[-self.keep:]
+        tf.compat.v1.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)), path,
+                                         all_model_checkpoint_paths=self.written)
+        return path

@@ -55,7 +55,7 @@ class TrainConfig:
     pretrain: bool = False
     augment: bool = False
     seed: Optional[int] = None
-    keep_ckpt: int = 3
+    keep_ckpt: int = 5  # SR4RS's Saver keeps 5
     bands: Tuple[str, ...] = ()
     nodata: Optional[float] = None
     description: str = ""
@@ -70,13 +70,36 @@ class TrainConfig:
     ema: float = 0.0  # exponential moving average of the weights (momentum; 0: none)
     samweight: float = 0.0  # spectral angle loss weight
     consistency: bool = False  # export with the exact-consistency layer
+    # Paths and previews: SR4RS's meanings unless these flags ask for sr4rs's stricter ones.
+    ckpt_folder: bool = False  # --save_ckpt and --logdir are folders used as given; --load_ckpt FOLDER resumes
+    no_parents: bool = False  # refuse missing parent folders instead of creating them
+    preview_crop: int = 0  # preview the central N x N LR pixels (0: the whole image, as SR4RS)
+    run_name: str = ""  # SR4RS's name of the run (flags and start time), set when the run starts
+
+    @property
+    def ckpt_prefix(self) -> str:
+        """Where checkpoints go: SR4RS's ``--save_ckpt`` + run name (each checkpoint adds ``-EPOCH``), or the
+        ``--ckpt_folder``."""
+        return self.save_ckpt if self.ckpt_folder else self.save_ckpt + self.run_name
+
+    @property
+    def log_folder(self) -> Optional[str]:
+        """The TensorBoard folder: SR4RS's ``--logdir`` + run name, or ``--logdir`` itself with --ckpt_folder."""
+        if not self.logdir:
+            return None
+        return self.logdir if self.ckpt_folder else self.logdir + self.run_name
 
     @property
     def use_gan(self) -> bool:
         return self.ganweight > 0
 
-    def save(self, folder: str) -> str:
-        path = os.path.join(folder, "config.json")
+    @property
+    def config_path(self) -> str:
+        """Where the flags are saved: ``config.json`` in the --ckpt_folder, else beside the checkpoints."""
+        return os.path.join(self.save_ckpt, "config.json") if self.ckpt_folder else self.ckpt_prefix + ".json"
+
+    def save(self) -> str:
+        path = self.config_path
         with open(path, "w", encoding="utf-8") as f:
             json.dump(asdict(self), f, indent=2)
         return path
@@ -93,9 +116,14 @@ def check_config(cfg: TrainConfig) -> None:
     for name in ("lr_scale", "hr_scale", "adam_lr"):
         if not getattr(cfg, name) > 0:
             raise InputError(f"--{name} must be positive, received {getattr(cfg, name)}")
-    for name in ("epochs", "batchsize", "depth", "keep_ckpt", "previews_step"):
+    for name in ("batchsize", "depth", "keep_ckpt", "previews_step"):
         if getattr(cfg, name) < 1:
             raise InputError(f"--{name} must be at least 1, received {getattr(cfg, name)}")
+    if cfg.epochs < 0 or cfg.epochs == 0 and cfg.load_ckpt is None:
+        raise InputError(f"--epochs must be at least 1, received {cfg.epochs} (0 only with --load_ckpt, to export "
+                         "a checkpoint's weights as they are)")
+    if cfg.preview_crop < 0:
+        raise InputError(f"--preview_crop must be 0 (the whole image) or more, received {cfg.preview_crop}")
     if cfg.nresblocks < 0:
         raise InputError(f"--nresblocks must be 0 or more, received {cfg.nresblocks}")
     _check_robust(cfg)
@@ -133,16 +161,56 @@ def _reads(cfg: TrainConfig):
 
 
 def check_paths(cfg: TrainConfig) -> None:
-    """The checkpoint folder, the logs and the SavedModel, checked before anything is read or written:
-    none is (or holds, or lies in) an input or another; the checkpoint folder may be the one resumed."""
-    targets = [Target(cfg.save_ckpt, "--save_ckpt", "checkpoint folder", folder=True)]
+    """The checkpoints, the logs and the SavedModel, checked before anything is read or written: none is (or
+    holds, or lies in) an input or another; the checkpoint folder may be the one resumed. Missing parent
+    folders will be made, unless --no_parents."""
+    cfg = with_run_name(cfg)  # the checkpoints' and logs' names
+    targets = [Target(cfg.ckpt_prefix, "--save_ckpt", "checkpoint folder" if cfg.ckpt_folder else "checkpoints",
+                      folder=True)]
     if cfg.logdir:
-        targets.append(Target(cfg.logdir, "--logdir", "log folder", folder=True))
+        targets.append(Target(cfg.log_folder, "--logdir", "log folder", folder=True))
     if cfg.savedmodel:
         targets.append(Target(cfg.savedmodel, "--savedmodel", "SavedModel exported by sr4rs", savedmodel_folder))
     check_targets(targets, list(_reads(cfg)), cfg.overwrite, allowed=[("--save_ckpt", "--load_ckpt")])
-    check_creatable_folder(cfg.save_ckpt, "--save_ckpt")
+    for folder, existing, flag in _output_folders(cfg):
+        if cfg.no_parents:
+            check_writable_folder(existing, f"the folder holding {flag}", flag)
+        check_creatable_folder(folder, flag)
+
+
+def _output_folders(cfg: TrainConfig):
+    """(folder written into, the folder that must exist with --no_parents, flag) of each output."""
+    def parent(path):
+        return os.path.dirname(os.path.abspath(path))
+
+    if cfg.ckpt_folder:
+        yield cfg.save_ckpt, parent(cfg.save_ckpt), "--save_ckpt"
+    else:
+        yield parent(cfg.ckpt_prefix), parent(cfg.ckpt_prefix), "--save_ckpt"
     if cfg.logdir:
-        check_creatable_folder(cfg.logdir, "--logdir")
+        yield cfg.log_folder, parent(cfg.log_folder), "--logdir"
     if cfg.savedmodel:
-        check_writable_folder(os.path.dirname(os.path.abspath(cfg.savedmodel)), "output folder", "--savedmodel")
+        yield parent(cfg.savedmodel), parent(cfg.savedmodel), "--savedmodel"
+
+
+def sr4rs_run_name(cfg: TrainConfig, now=None) -> str:
+    """SR4RS's name of a run: its main flags (those at 0 left out) and the start time, e.g.
+    ``SR4RS_E120_B4_LR0.001_Gan1.0_L2-1000.0_VGG1e-05_VGGFeat1234_LossWGAN-GP_D64_RB16_LRSC0.0001_HRSC0.0001_1Dec_14h2min``."""
+    import datetime
+
+    now = now or datetime.datetime.now()
+    parts = [("E", cfg.epochs), ("B", cfg.batchsize), ("LR", cfg.adam_lr), ("Gan", cfg.ganweight),
+             ("L1-", cfg.l1weight), ("L2-", cfg.l2weight), ("VGG", cfg.vggweight), ("VGGFeat", cfg.vggfeatures),
+             ("Loss", cfg.losstype), ("D", cfg.depth), ("RB", cfg.nresblocks), ("LRSC", cfg.lr_scale),
+             ("HRSC", cfg.hr_scale)]
+    name = "SR4RS" + "".join(f"_{key}{value}" for key, value in parts if value != 0)
+    if cfg.pretrain:
+        name += "pretrained"
+    return name + f"_{now.day}{now.strftime('%b')}_{now.hour}h{now.minute}min"
+
+
+def with_run_name(cfg: TrainConfig, now=None) -> TrainConfig:
+    """``cfg`` with its run name set (kept if already set)."""
+    from dataclasses import replace
+
+    return cfg if cfg.run_name else replace(cfg, run_name=sr4rs_run_name(cfg, now))

@@ -105,11 +105,20 @@ def describe_data(cfg: TrainConfig) -> TrainingData:
 
 
 def datasets(cfg: TrainConfig, data: TrainingData):
-    """The training and validation datasets (patches read and checked: no empty or all-nodata patch)."""
+    """The training and validation datasets (patches read and checked: no NaN; pairs with an all-fill patch are
+    skipped and counted, and at least --batchsize pairs must remain)."""
     from ..data.datasets import PatchesDataset, PatchSetDataset
 
     if data.fusion:
         return (PatchSetDataset(list(cfg.lr_patches)),
                 PatchSetDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
-    return (PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming),
-            PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) if cfg.valid_lr_patches else None)
+    train = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
+    if train.count < cfg.batchsize:
+        raise InputError(f"{train.count} patch pairs hold an image ({train.skipped} of {data.count} are all fill, 0 or "
+                         f"the nodata value): fewer than --batchsize {cfg.batchsize}; extract patches where the image "
+                         "has data")
+    valid = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) if cfg.valid_lr_patches else None
+    if valid is not None and valid.count == 0:
+        raise InputError("every validation patch pair is all fill (0 or the nodata value): extract validation patches "
+                         "where the image has data")
+    return train, valid

@@ -15,6 +15,8 @@ from .config import TrainConfig
 from .data import TrainingData
 from .losses import DRIFT, GRADIENT_PENALTY, Losses
 
+ADAM_EPSILON = 1e-8
+
 
 class SRGAN:
     """Everything a training step touches; ``trackables`` is what a checkpoint saves."""
@@ -26,9 +28,10 @@ class SRGAN:
                                          cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
         self.discriminator = build_discriminator(nbands, scale, cfg.depth) if cfg.use_gan else None
         self.losses = Losses(cfg, scale if not data.fusion else 1)
-        self.g_opt = keras.optimizers.Adam(learning_rate(cfg, total_steps), beta_1=cfg.adam_b1)
-        self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1)
-        self.p_opt = keras.optimizers.Adam(cfg.adam_lr)  # SR4RS pre-trains with Adam's default beta1
+        # Adam as SR4RS has it (TensorFlow 1's: epsilon 1e-8); it pre-trains with Adam's default beta1.
+        self.g_opt = keras.optimizers.Adam(learning_rate(cfg, total_steps), beta_1=cfg.adam_b1, epsilon=ADAM_EPSILON)
+        self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1, epsilon=ADAM_EPSILON)
+        self.p_opt = keras.optimizers.Adam(cfg.adam_lr, epsilon=ADAM_EPSILON)
         self.g_opt.build(self.generator.trainable_variables)
         self.p_opt.build(self.generator.trainable_variables)
         if cfg.use_gan:
@@ -81,42 +84,50 @@ class SRGAN:
         self.p_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
         return {"loss": total, "l1": l1, "l2": l2}
 
+    def discriminator_loss(self, reals, fakes, alpha):
+        """The critic's loss on ``fakes`` (WGAN-GP: with the gradient penalty at ``alpha`` between the two and
+        the drift term; LSGAN)."""
+        dis = self.discriminator
+        d_loss, _, d_real = self.losses.adversarial(dis, reals, [tf.stop_gradient(f) for f in fakes])
+        if self.cfg.losstype == "WGAN-GP":
+            d_loss += GRADIENT_PENALTY * self.losses.gradient_penalty(dis, reals, fakes, alpha) \
+                + DRIFT * tf.reduce_mean(tf.square(d_real))
+        return d_loss
+
+    def generator_terms(self, reals, fakes) -> Dict[str, tf.Tensor]:
+        """Every term of the generator's loss, and their weighted sum ``loss``."""
+        cfg = self.cfg
+        l1, l2 = self.losses.pixel(reals, fakes)
+        terms = {"l1": l1, "l2": l2, "vgg": self.losses.perceptual(reals, fakes)}
+        total = cfg.l1weight * l1 + cfg.l2weight * l2 + cfg.vggweight * terms["vgg"]
+        if cfg.samweight > 0:
+            terms["sam"] = self.losses.spectral_angle(reals[-1], fakes[-1])
+            total += cfg.samweight * terms["sam"]
+        if cfg.use_gan:
+            _, terms["gan"], _ = self.losses.adversarial(self.discriminator, reals, fakes)
+            total += cfg.ganweight * terms["gan"]
+        return {"loss": total, **terms}
+
     def _discriminator_step(self, lr_n, reals):
         dis = self.discriminator
+        alpha = self.rng.uniform([tf.shape(reals[0])[0], 1, 1, 1])
         with tf.GradientTape() as tape:
-            fakes = self.estimates(lr_n, training=True)
-            d_loss, _, d_real = self.losses.adversarial(dis, reals, [tf.stop_gradient(f) for f in fakes])
-            if self.cfg.losstype == "WGAN-GP":
-                d_loss += GRADIENT_PENALTY * self.losses.gradient_penalty(dis, reals, fakes, self.rng) \
-                    + DRIFT * tf.reduce_mean(tf.square(d_real))
+            d_loss = self.discriminator_loss(reals, self.estimates(lr_n, training=True), alpha)
         self.d_opt.apply_gradients(zip(tape.gradient(d_loss, dis.trainable_variables), dis.trainable_variables))
         return d_loss
 
     def _train_step(self, lr, hr):
-        cfg = self.cfg
         lr_n, hr_n = self._normalised(lr, hr)
         reals = self.losses.reals(hr_n)
         logs = {}
-        if cfg.use_gan:
+        if self.cfg.use_gan:
             logs["dis"] = self._discriminator_step(lr_n, reals)
         with tf.GradientTape() as tape:
-            fakes = self.estimates(lr_n, training=True)
-            l1, l2 = self.losses.pixel(reals, fakes)
-            vgg = self.losses.perceptual(reals, fakes)
-            total = cfg.l1weight * l1 + cfg.l2weight * l2 + cfg.vggweight * vgg
-            if cfg.samweight > 0:
-                sam = self.losses.spectral_angle(reals[-1], fakes[-1])
-                total += cfg.samweight * sam
-            if cfg.use_gan:
-                _, g_gan, _ = self.losses.adversarial(self.discriminator, reals, fakes)
-                total += cfg.ganweight * g_gan
-                logs["gan"] = g_gan
+            terms = self.generator_terms(reals, self.estimates(lr_n, training=True))
         variables = self.generator.trainable_variables
-        self.g_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self.g_opt.apply_gradients(zip(tape.gradient(terms["loss"], variables), variables))
         self._update_shadow()
-        logs.update({"loss": total, "l1": l1, "l2": l2, "vgg": vgg})
-        if cfg.samweight > 0:
-            logs["sam"] = sam
+        logs.update(terms)
         return logs
 
     def _update_shadow(self) -> None:

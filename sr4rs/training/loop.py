@@ -28,6 +28,7 @@ class TrainResult:
     history: list = field(default_factory=list)  # per epoch: mean losses (+ validation PSNR)
     savedmodel: Optional[str] = None
     seconds: float = 0.0
+    skipped: int = 0  # patch pairs left out: their LR or HR patch is all fill
 
 
 def check_data(cfg: TrainConfig) -> TrainingData:
@@ -44,15 +45,21 @@ class _Run:
         self.cfg, self.desc = cfg, desc
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
-        # Patches are read and checked (no empty or all-nodata patch) before anything is written.
+        # Patches are read and checked before anything is written (pairs with an all-fill patch left out).
         self.source, self.valid = datasets(cfg, desc)
-        self.created, self.checkpoints = not os.path.exists(cfg.save_ckpt), None
+        self.skipped = getattr(self.source, "skipped", 0)
+        if self.skipped:
+            log.warning("%d of %d patch pairs are all fill (0 or the nodata value) and were left out",
+                        self.skipped, desc.count)
+        folder = cfg.save_ckpt if cfg.ckpt_folder else os.path.dirname(os.path.abspath(cfg.ckpt_prefix))
+        self.made = _missing_folders(folder)
+        self.checkpoints = None
         try:
-            os.makedirs(cfg.save_ckpt, exist_ok=True)
-            cfg.save(cfg.save_ckpt)
+            os.makedirs(folder, exist_ok=True)
+            cfg.save()
         except OSError as err:
             self.discard()
-            raise write_failure(os.path.join(cfg.save_ckpt, "config.json"), err.strerror or str(err)) from None
+            raise write_failure(cfg.config_path, err.strerror or str(err)) from None
 
     def prepare(self) -> None:
         """Networks, optimisers and checkpoints, restored from --load_ckpt when given; monitoring."""
@@ -61,10 +68,10 @@ class _Run:
         from .monitoring import Monitor
 
         cfg = self.cfg
-        self.steps_per_epoch = self.desc.count // cfg.batchsize
+        self.steps_per_epoch = self.source.count // cfg.batchsize
         self.gan = SRGAN(cfg, self.desc, total_steps=self.steps_per_epoch * cfg.epochs)
         self.counters = Counters()
-        self.checkpoints = Checkpoints(self.gan, self.counters, cfg.save_ckpt, cfg.keep_ckpt)
+        self.checkpoints = Checkpoints(self.gan, self.counters, cfg, cfg.keep_ckpt)
         if cfg.load_ckpt is not None:
             self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
         self.monitor = Monitor(cfg)
@@ -75,13 +82,14 @@ class _Run:
         return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
     def discard(self) -> None:
-        """A run that made its checkpoint folder and saved no checkpoint takes the folder back."""
-        if self.created and (self.checkpoints is None or self.checkpoints.latest is None):
-            remove_quietly(os.path.join(self.cfg.save_ckpt, "config.json"))
-            try:
-                os.rmdir(self.cfg.save_ckpt)
-            except OSError:
-                pass  # something else is in it now: left alone
+        """A run that saved no checkpoint takes back its saved flags and the folders it made."""
+        if self.checkpoints is None or self.checkpoints.latest is None:
+            remove_quietly(self.cfg.config_path)
+            for folder in self.made:  # deepest first
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    break  # something else is in it now: left alone
 
     def batches(self, phase_index: int, epoch: int):
         cfg = self.cfg
@@ -109,7 +117,7 @@ class _Run:
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
             self.counters.step.assign_add(1)
-            self.monitor.step(phase, self.counters["step"], logs, self.learning_rate())
+            self.monitor.step(phase, self.counters["step"], logs, self.learning_rate(), self.gan.generator)
             if on_step is not None:
                 on_step(phase, epoch, i + 1, self.steps_per_epoch, logs)
         means = {k: v / max(self.steps_per_epoch, 1) for k, v in sums.items()}
@@ -120,6 +128,15 @@ class _Run:
         with self.gan.averaged_weights():
             self.monitor.epoch(self.gan.generator, self.counters["step"], means)
         return means
+
+
+def _missing_folders(folder: str):
+    """``folder`` and its parents that do not exist yet, deepest first."""
+    made, path = [], os.path.abspath(folder)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        made.append(path)
+        path = os.path.dirname(path)
+    return made
 
 
 def _check_finite(logs: Dict[str, float], step: int, last_good: Optional[str]) -> None:
@@ -136,6 +153,9 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
     """Train a generator on the patches of ``cfg``; export a SavedModel if ``cfg.savedmodel``.
     ``on_step`` is called after every step; ``cancel`` stops the run before the next step (the
     checkpoints of the finished epochs are kept)."""
+    from .config import with_run_name
+
+    cfg = with_run_name(cfg)
     check_config(cfg)
     if cfg.load_ckpt is not None:
         from .checkpoints import latest_checkpoint
@@ -163,7 +183,7 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
 def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
     """Pre-training (with --pretrain) then training, epoch by epoch, a checkpoint after each."""
     cfg = run.cfg
-    result = TrainResult(step=run.counters["step"], epoch=run.counters["epoch"], losses={})
+    result = TrainResult(step=run.counters["step"], epoch=run.counters["epoch"], losses={}, skipped=run.skipped)
     last_good = run.checkpoints.latest
     if cfg.finetune:
         run.counters.reset()
@@ -205,10 +225,11 @@ def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) ->
         hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency="block" if cfg.consistency else "",
         description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
         training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)},
-                  "data": desc.summary, "steps": result.step, "history": result.history})
+                  "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step, "history": result.history})
 
 
 def export(cfg: TrainConfig, generator, desc: TrainingData, result: TrainResult) -> str:
     from ..model.export import export_savedmodel
 
+    os.makedirs(os.path.dirname(os.path.abspath(cfg.savedmodel)), exist_ok=True)  # SR4RS makes missing parents
     return export_savedmodel(generator, cfg.savedmodel, model_metadata(cfg, desc, result), overwrite=cfg.overwrite)

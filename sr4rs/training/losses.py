@@ -1,5 +1,9 @@
 """Loss terms, computed at every scale of the generator: pixel (L1, L2), perceptual (VGG) and
-adversarial (WGAN-GP or LSGAN)."""
+adversarial (WGAN-GP or LSGAN), as SR4RS defines them (Cresson 2022 and its train.py).
+
+The reference at each scale: the HR patch itself, at x2 SR4RS's binomial blur sampled every second pixel
+(``--arch sr4rs``), and block averages at coarser scales (and at every scale for the other networks, whose
+coarser outputs are block averages of the full one)."""
 from __future__ import annotations
 
 import math
@@ -17,6 +21,7 @@ class Losses:
 
     def __init__(self, cfg: TrainConfig, scale: int):
         self.cfg = cfg
+        self.binomial = cfg.arch == "sr4rs"
         self.factors = [2 ** i for i in reversed(range(int(round(math.log2(scale))) + 1))]  # e.g. 4, 2, 1
         self.vgg = None
         if cfg.vggfile is not None and cfg.vggweight > 0:
@@ -24,8 +29,14 @@ class Losses:
             self.vgg = vgg_features(cfg.vggfile, cfg.vggfeatures)
 
     def reals(self, hr):
-        """The HR reference at every scale of the generator's outputs (block averages)."""
-        return [hr if f == 1 else tf.nn.avg_pool2d(hr, f, f, "VALID") for f in self.factors]
+        """The HR reference at every scale of the generator's outputs, coarsest first."""
+        from ..nets.equalized import binomial_down2
+
+        def down(f):
+            if f == 1:
+                return hr
+            return binomial_down2(hr) if f == 2 and self.binomial else tf.nn.avg_pool2d(hr, f, f, "VALID")
+        return [down(f) for f in self.factors]
 
     @staticmethod
     def pixel(reals, fakes):
@@ -46,8 +57,8 @@ class Losses:
 
         if self.vgg is None:
             return tf.constant(0.0)
-        # normalised values x 255 / (typical max): 16-bit reflectance x 1e-4 is about 0..1
-        return tf.add_n([vgg_loss(self.vgg, r, f, 255.0) for r, f in zip(reals, fakes)])
+        # normalised values, clipped to [0, 1], x 255: 16-bit reflectance x 1e-4 is about 0..1
+        return tf.add_n([vgg_loss(self.vgg, r, f) for r, f in zip(reals, fakes)])
 
     def adversarial(self, dis, reals, fakes):
         """(discriminator loss, generator loss, the discriminator's scores of the reals)."""
@@ -58,9 +69,9 @@ class Losses:
         return tf.reduce_mean(d_fake - d_real), -tf.reduce_mean(d_fake), d_real
 
     @staticmethod
-    def gradient_penalty(dis, reals, fakes, rng):
-        """WGAN-GP: the critic's gradient norm kept near 1 on random mixes of real and fake."""
-        alpha = rng.uniform([tf.shape(reals[0])[0], 1, 1, 1])
+    def gradient_penalty(dis, reals, fakes, alpha):
+        """WGAN-GP: the critic's gradient norm kept near 1 on mixes of real and fake (``alpha``: one weight per
+        image, uniform in [0, 1]); SR4RS's form: at every scale, the mean of (norm - 1)^2, then their mean."""
         mixed = [r + alpha * (f - r) for r, f in zip(reals, fakes)]
         with tf.GradientTape() as tape:
             tape.watch(mixed)

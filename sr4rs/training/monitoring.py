@@ -14,20 +14,25 @@ from .config import TrainConfig
 
 
 class Monitor:
-    """TensorBoard logs (when ``cfg.logdir``) and the preview image (when ``cfg.preview``)."""
+    """TensorBoard logs (when ``cfg.logdir``: in SR4RS's run folder ``--logdir`` + run name, or in ``--logdir``
+    itself with --ckpt_folder) and the previews of ``cfg.preview``: as SR4RS, the whole image (or its central
+    ``--preview_crop`` pixels) super-resolved after the first step and every ``--previews_step`` steps."""
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
-        self.writer = tf.summary.create_file_writer(cfg.logdir) if cfg.logdir else None
-        self.preview = read_preview(cfg.preview) if cfg.preview else None
+        self.writer = tf.summary.create_file_writer(cfg.log_folder) if cfg.logdir else None
+        self.preview = read_preview(cfg.preview, cfg.preview_crop or None) if cfg.preview else None
 
-    def step(self, phase: str, step: int, logs: Dict[str, float], learning_rate: float) -> None:
+    def step(self, phase: str, step: int, logs: Dict[str, float], learning_rate: float, generator=None) -> None:
+        """After global step ``step`` (1 after the first)."""
         if self.writer is None:
             return
         with self.writer.as_default(step=step):
             for k, v in logs.items():
                 tf.summary.scalar(f"{phase}/{k}", v)
             tf.summary.scalar("learning_rate", learning_rate)
+        if self.preview is not None and generator is not None and (step - 1) % self.cfg.previews_step == 0:
+            write_previews(self.writer, generator, self.preview, self.cfg, step)
 
     def epoch(self, generator, step: int, figures: Dict[str, float]) -> None:
         if self.writer is None:
@@ -36,8 +41,6 @@ class Monitor:
             for k in ("val_psnr", "val_psnr_bicubic"):
                 if k in figures:
                     tf.summary.scalar(f"validation/{k}", figures[k])
-        if self.preview is not None:
-            write_previews(self.writer, generator, self.preview, self.cfg, step)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -70,12 +73,12 @@ def validate(gen, cfg: TrainConfig, source) -> Dict[str, float]:
     return {"val_psnr": psnr(se_sr), "val_psnr_bicubic": psnr(se_bic)}
 
 
-def read_preview(path: str, size: int = 128) -> np.ndarray:
-    """The central ``size`` x ``size`` pixels of an LR image, as a batch of one."""
+def read_preview(path: str, size: Optional[int] = None) -> np.ndarray:
+    """An LR image (or its central ``size`` x ``size`` pixels), as a batch of one."""
     source = GdalSource(path)
     try:
         info = source.info
-        w, h = min(size, info.width), min(size, info.height)
+        w, h = (info.width, info.height) if size is None else (min(size, info.width), min(size, info.height))
         arr = source.read(Window((info.width - w) // 2, (info.height - h) // 2, w, h))
     finally:
         source.close()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
-from conftest import LANDSAT, RGBN, run_cli
+from conftest import LANDSAT, RGBN, read, run_cli
 from sr4rs.geo.degrade import block_mean, degrade
 from sr4rs.errors import InputError, OutputError
 from sr4rs.data import extraction as patches_io
@@ -239,7 +239,8 @@ def test_patches_centred_on_vector_points(tmp_path, landsat_pair, driver, name, 
     lr, hr = landsat_pair
     _, gt = _image(lr)
     wanted = [(2, 60), (20, 62), (5, 70)]  # LR windows (col, row) in valid pixels
-    utm = [gdal.ApplyGeoTransform(gt, c + 4, r + 4) for c, r in wanted]
+    # points on pixel centres: as OTBTF, the patch starts size // 2 pixels before the point's pixel
+    utm = [gdal.ApplyGeoTransform(gt, c + 4.5, r + 4.5) for c, r in wanted]
     utm += [gdal.ApplyGeoTransform(gt, 90, 5),  # in the fill corner
             gdal.ApplyGeoTransform(gt, -30, 5)]  # west of both images
     points = utm
@@ -256,8 +257,8 @@ def test_patches_centred_on_vector_points(tmp_path, landsat_pair, driver, name, 
     assert (report.candidates, report.kept, report.skipped) == (5, 3, {"outside": 1, "nodata": 1})
     rows = _centres(str(tmp_path / "lr.tif"))
     assert [(int(r["col"]), int(r["row"])) for r in rows] == wanted  # point order kept
-    for row, (x, y) in zip(rows, utm):
-        assert (row["x"], row["y"]) == pytest.approx((x, y), abs=0.01)
+    for row, (c, r) in zip(rows, wanted):  # the window's centre: the corner before the point's pixel
+        assert (row["x"], row["y"]) == pytest.approx(gdal.ApplyGeoTransform(gt, c + 4, r + 4), abs=0.01)
 
 
 def test_non_point_layer_is_refused(tmp_path, landsat_pair):
@@ -397,8 +398,6 @@ def _bad_patch_files(tmp_path, kind):
     ("bands", ["b_lr.tif' has 2 bands", "has 3"]),
     ("empty", ["empty_lr.tif' is empty"]),
     ("not patches", ["scene_lr.tif' is 121 x 95 pixels, not a patches image"]),
-    ("all nodata", ["patch 2 of", "fill_hr.tif' is entirely nodata (0)"]),
-    ("tagged nodata", ["patch 1 of", "fill_lr.tif' is entirely nodata (7)"]),
 ])
 @pytest.mark.parametrize("streaming", [False, True])
 def test_bad_patches_files_are_refused_before_training(tmp_path, kind, words, streaming):
@@ -411,6 +410,21 @@ def test_bad_patches_files_are_refused_before_training(tmp_path, kind, words, st
     assert "\n" not in message
     for word in words:
         assert word in message, message
+
+
+@pytest.mark.parametrize("kind,skipped", [("all nodata", 2), ("tagged nodata", 1)])
+@pytest.mark.parametrize("streaming", [False, True])
+def test_all_fill_patch_pairs_are_skipped_and_counted(tmp_path, kind, skipped, streaming):
+    """OTBTF's PatchesExtraction writes all-0 patches without a nodata tag: such pairs are left out, not refused."""
+    from sr4rs.data.datasets import PatchesDataset
+
+    lr_files, hr_files = _bad_patch_files(tmp_path, kind)
+    source = PatchesDataset(lr_files, hr_files, streaming=streaming)
+    assert (source.count, source.skipped) == (4 - 1, 1)
+    lrs = np.concatenate([lr.numpy() for lr, _ in source.batches(8, shuffle=False)])
+    original = read(lr_files[0])
+    kept = [k for k in range(4) if k != skipped]
+    np.testing.assert_array_equal(lrs, original.reshape(4, -1, original.shape[1], original.shape[2])[kept])
 
 
 # --- extraction arguments and outputs ------------------------------------------------------------

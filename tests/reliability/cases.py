@@ -43,8 +43,10 @@ def _extract(*args):
 
 
 def _train(*args):
+    """train.py with sr4rs's checkpoint folder layout (--ckpt_folder), whose checks these cases show."""
     return ("{py}", "train.py", "--lr_patches", "{in}/lr.tif", "--hr_patches", "{in}/hr.tif", "--arch", "edsr",
-            "--depth", "8", "--nresblocks", "1", "--batchsize", "4", "--ganweight", "0", "--no-progress", *args)
+            "--depth", "8", "--nresblocks", "1", "--batchsize", "4", "--ganweight", "0", "--no-progress",
+            "--ckpt_folder", *args)
 
 
 def _evaluate(*args):
@@ -288,6 +290,9 @@ CASES = [
          disk="full:48k"),
     Case("train-read-only-checkpoint-folder", "disk", _train("--epochs", "1", "--save_ckpt", "{out}/ckpt"),
          ERROR, r"the folder holding --save_ckpt '.*' is not writable", "nothing", disk="readonly"),
+    Case("train-no-parents", "disk", _train("--epochs", "1", "--save_ckpt", "{out}/ckpt", "--no_parents",
+                                            "--savedmodel", "{out}/no/model"),
+         ERROR, r"the folder holding --savedmodel '.*no' does not exist: create it first", "nothing"),
     Case("train-read-only-logdir", "disk", _train("--epochs", "1", "--save_ckpt", "{in}/../ckpt", "--logdir",
                                                   "{out}/logs"),
          ERROR, r"the folder holding --logdir '.*' is not writable", "nothing", disk="readonly"),

@@ -45,7 +45,7 @@ def assets(tmp_path_factory, x4_model, sr4rs_tf1_model):
     ckpt = root / "ckpt"
     proc = run_cli("train.py", "--lr_patches", str(inp / "lr.tif"), "--hr_patches", str(inp / "hr.tif"), "--arch",
                    "edsr", "--depth", "8", "--nresblocks", "1", "--batchsize", "4", "--ganweight", "0", "--epochs",
-                   "1", "--save_ckpt", str(ckpt), "--no-progress")
+                   "1", "--save_ckpt", str(ckpt), "--ckpt_folder", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     earlier = root / "earlier.tif"
     proc = run_cli("-m", "sr4rs.cli.main", "apply", "--input", LANDSAT, "--savedmodel", x4_model, "--output",

@@ -32,7 +32,7 @@ def patches(tmp_path_factory):
 def _cfg(patches, tmp_path, **kw):
     base = dict(lr_patches=(patches["lr"],), hr_patches=(patches["hr"],), save_ckpt=str(tmp_path / "ckpt"),
                 arch="edsr", depth=8, nresblocks=1, batchsize=4, epochs=2, l1weight=1.0, l2weight=0.0,
-                vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1)
+                vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1, ckpt_folder=True)
     base.update(kw)
     return TrainConfig(**base)
 

@@ -32,7 +32,8 @@ def patches(tmp_path_factory):
 def _cfg(patches, tmp_path, **kw):
     base = dict(lr_patches=(patches["lr_train"],), hr_patches=(patches["hr_train"],),
                 save_ckpt=str(tmp_path / "ckpt"), arch="edsr", depth=8, nresblocks=1, batchsize=4, epochs=3,
-                l1weight=0.0, l2weight=0.0, vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1)
+                l1weight=0.0, l2weight=0.0, vggweight=0.0, ganweight=0.0, adam_lr=0.002, adam_b1=0.9, seed=1,
+                ckpt_folder=True)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -112,7 +113,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(patches, tmp_path):
     ckpt = tmp_path / "ckpt"
     args = ["train.py", "--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
             "--save_ckpt", str(ckpt), "--arch", "edsr", "--depth", "8", "--nresblocks", "1", "--batchsize", "4",
-            "--epochs", "200", "--l1weight", "1", "--ganweight", "0", "--seed", "1"]
+            "--epochs", "200", "--l1weight", "1", "--ganweight", "0", "--seed", "1", "--ckpt_folder"]
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
@@ -167,11 +168,11 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     elif case == "vgg":
         args += ["--lr_patches", patches["lr_train"], "--hr_patches", patches["hr_train"],
                  "--vggfile", str(tmp_path / "vgg19.npy")]
-    elif case == "nodata":  # one HR patch entirely 0, the fill value Landsat and Sentinel-2 use
+    elif case == "nodata":  # every HR patch but one entirely 0 (the fill of Landsat and Sentinel-2): pairs skipped
         filled = str(tmp_path / "filled.tif")
         gdal.Translate(filled, patches["hr_train"], noData=0)
         ds = gdal.Open(filled, gdal.GA_Update)
-        ds.WriteRaster(0, 2 * 32, 32, 32, bytes(32 * 32 * 3 * 2), band_list=[1, 2, 3])
+        ds.WriteRaster(0, 32, 32, ds.RasterYSize - 32, bytes(32 * (ds.RasterYSize - 32) * 3 * 2), band_list=[1, 2, 3])
         ds = None
         args += ["--lr_patches", patches["lr_train"], "--hr_patches", filled]
     else:  # HR patches 3x the LR ones in size, but the patch rows do not match the count
@@ -184,7 +185,7 @@ def test_bad_training_inputs_fail_before_training(patches, tmp_path, case):
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "ck").exists()  # nothing written: no folder, no config.json
     if case == "nodata":
-        assert "patch 2 of" in lines[0] and "entirely nodata" in lines[0]  # patches count from 0
+        assert "1 patch pairs hold an image" in lines[0] and "fewer than --batchsize 4" in lines[0]
 
 
 def test_resume_is_exact(patches, tmp_path):
@@ -206,7 +207,7 @@ def test_logdir_holds_every_loss_the_learning_rate_and_previews(patches, tmp_pat
     gdal.Translate(preview, EXAMPLE, srcWin=[300, 300, 24, 24])
     logdir = tmp_path / "logs"
     train(_cfg(patches, tmp_path, l1weight=1.0, l2weight=1.0, ganweight=0.001, adam_b1=0.0, epochs=2,
-               logdir=str(logdir), preview=preview, valid_lr_patches=(patches["lr_val"],),
+               logdir=str(logdir), preview=preview, previews_step=3, valid_lr_patches=(patches["lr_val"],),
                valid_hr_patches=(patches["hr_val"],)))
     scalars, images = {}, {}
     for name in os.listdir(logdir):
@@ -219,9 +220,10 @@ def test_logdir_holds_every_loss_the_learning_rate_and_previews(patches, tmp_pat
     assert {"learning_rate", "validation/val_psnr", "validation/val_psnr_bicubic"} <= set(scalars)
     steps_per_epoch = len(scalars["train/loss"]) // 2
     assert scalars["train/loss"] == list(range(1, 2 * steps_per_epoch + 1))  # every step
-    # one preview per epoch of each of the generator's outputs (x1/4, x1/2 and full resolution)
+    # as SR4RS, a preview of each of the generator's outputs (x1/4, x1/2 and full resolution) after the first step
+    # and every --previews_step steps
     assert sorted(images) == ["preview/scale_0", "preview/scale_1", "preview/scale_2"]
-    assert all(steps == [steps_per_epoch, 2 * steps_per_epoch] for steps in images.values())
+    assert all(steps == list(range(1, 2 * steps_per_epoch + 1, 3)) for steps in images.values())
 
 
 def test_non_finite_loss_after_good_epochs_keeps_their_checkpoint(patches, tmp_path):
