@@ -112,13 +112,15 @@ def task_train(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
     require_tensorflow()
     bar = Percent(1.0)
 
-    def on_step(phase: str, epoch: int, step: int, steps: int, logs: Dict[str, float]) -> None:
-        bar.set(((epoch - 1) + step / max(steps, 1)) / config.epochs)
+    def on_step(phase: str, epoch, step: int, steps: int, logs: Dict[str, float]) -> None:
+        done = int(epoch)  # epochs finished before this one
+        bar.set(0.99 * (done + step / max(steps, 1)) / config.epochs)  # the export is the last percent
         if step == steps:
-            emit("log", text=f"{phase} epoch {epoch}/{config.epochs}: "
-                             + ", ".join(f"{k} {v:.4g}" for k, v in sorted(logs.items())))
+            emit("log", text=f"{phase} epoch {done + 1}/{config.epochs}: "
+                             + ", ".join(f"{k} {float(v):.4g}" for k, v in sorted(logs.items())))
 
     result = api.train(config, on_step, cancel)
+    bar.set(1.0)
     return {"savedmodel": result.savedmodel, "epochs": result.epoch, "seconds": result.seconds}
 
 

@@ -44,7 +44,7 @@ def is_extended(name: str) -> bool:
     return isinstance(name, str) and MARK in name
 
 
-def split(name: str) -> Tuple[str, Dict[str, str]]:
+def split(name: str, error=InputError, example: str = "in.tif?&bands=1:3") -> Tuple[str, Dict[str, str]]:
     """(file name, options) of an extended filename; a plain name has no options."""
     if not is_extended(name):
         return name, {}
@@ -53,9 +53,9 @@ def split(name: str) -> Tuple[str, Dict[str, str]]:
     for item in filter(None, rest.split("&")):
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise InputError(f"option '{item}' of '{name}' is not key=value: write e.g. '{path}?&bands=1:3'")
+            raise error(f"option '{item}' of '{name}' is not key=value: write e.g. {example}")
         if key in options:
-            raise InputError(f"option '{key}' is given twice in '{name}': keep one")
+            raise error(f"option '{key}' is given twice in '{name}': keep one")
         options[key] = value
     return path, options
 
@@ -144,7 +144,7 @@ class WriterName:
 
 def writer_name(name: str, flag: str = "--output") -> WriterName:
     """The file and creation options of an output name (``gdal:co:KEY=VALUE`` options, as OTB's writer)."""
-    path, options = split(name) if is_extended(name) else (name, {})
+    path, options = split(name, OutputError, "out.tif?&gdal:co:COMPRESS=DEFLATE")
     creation = {}
     for key, value in options.items():
         if key.startswith("gdal:co:") and len(key) > len("gdal:co:"):
@@ -157,6 +157,6 @@ def writer_name(name: str, flag: str = "--output") -> WriterName:
         else:
             raise OutputError(f"unknown extended filename option '{key}' in {flag} '{name}': an output takes "
                               "gdal:co:KEY=VALUE (and OTB's streaming and writegeom options, which change nothing here)")
-    if not path:
+    if not os.path.basename(path):
         raise OutputError(f"{flag} '{name}' names no file before '?&': write e.g. out.tif?&gdal:co:COMPRESS=DEFLATE")
     return WriterName(path, creation)

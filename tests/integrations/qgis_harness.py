@@ -63,24 +63,30 @@ def run_algorithm(step):
 
 
 def dialog(args):
-    from processing.gui.AlgorithmDialog import AlgorithmDialog
-    from qgis.PyQt.QtCore import QSize
-
+    """Each algorithm of ``ids`` in its dialog: the parameters that got a widget; the first one's picture."""
     from qgis.core import QgsProject, QgsRasterLayer
-    from qgis.gui import QgsCollapsibleGroupBoxBasic
 
     for path in args.get("layers", []):
         QgsProject.instance().addMapLayer(QgsRasterLayer(path, os.path.splitext(os.path.basename(path))[0]))
-    algorithm = QgsApplication.processingRegistry().createAlgorithmById(args["id"])
+    out = {}
+    for i, algorithm_id in enumerate(args["ids"]):
+        out[algorithm_id] = draw(algorithm_id, args["png"] if i == 0 else None, args.get("size", (980, 640)))
+    return out
+
+
+def draw(algorithm_id, png, size):
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.PyQt.QtCore import QSize
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
     dlg = AlgorithmDialog(algorithm, False, None)
     dlg.show()
-    dlg.resize(QSize(*args.get("size", (980, 640))))
-    for group in dlg.findChildren(QgsCollapsibleGroupBoxBasic):  # show the advanced parameters too
-        group.setCollapsed(False)
+    dlg.resize(QSize(*size))
     QgsApplication.processEvents()
     panel = dlg.mainWidget()
     wrappers = sorted(name for name, w in panel.wrappers.items() if w is not None and w.wrappedWidget() is not None)
-    dlg.grab().save(args["png"])
+    if png:
+        dlg.grab().save(png)
     dlg.close()
     return {"widgets": wrappers, "parameters": sorted(p.name() for p in algorithm.parameterDefinitions())}
 
