@@ -70,7 +70,7 @@ def dialog(args):
         QgsProject.instance().addMapLayer(QgsRasterLayer(path, os.path.splitext(os.path.basename(path))[0]))
     out = {}
     for i, algorithm_id in enumerate(args["ids"]):
-        out[algorithm_id] = draw(algorithm_id, args["png"] if i == 0 else None, args.get("size", (980, 640)))
+        out[algorithm_id] = draw(algorithm_id, args["png"] if i == 0 else None, args.get("size", (980, 690)))
     return out
 
 
@@ -88,7 +88,9 @@ def draw(algorithm_id, png, size):
     if png:
         dlg.grab().save(png)
     dlg.close()
-    return {"widgets": wrappers, "parameters": sorted(p.name() for p in algorithm.parameterDefinitions())}
+    model = algorithm.parameterDefinition("MODEL")
+    return {"widgets": wrappers, "parameters": sorted(p.name() for p in algorithm.parameterDefinitions()),
+            "model": model.options()[model.defaultValue()] if model is not None else None}
 
 
 def main():

@@ -106,7 +106,7 @@ def test_cancel_through_the_processing_feedback_leaves_nothing(qgis):
     folder = qgis["base"] / "cancel"
     folder.mkdir()
     out = harness(qgis, "run", {"steps": [{"id": "sr4rs:superresolve", "cancel_at": 0.1, "params": {
-        "INPUT": LANDSAT, "OUTPUT": str(folder / "sr.tif"), "TILE_SIZE": 64, "BATCH_SIZE": 1}}]})
+        "INPUT": LANDSAT, "OUTPUT": str(folder / "sr.tif"), "TILE_SIZE": 32, "BATCH_SIZE": 1}}]})
     step = out["steps"][0]
     assert "sr4rs" in out["providers"]
     assert step["cancelled_at"] is not None and step["cancelled_at"] < 50, step
@@ -152,5 +152,7 @@ def test_every_parameter_has_a_widget_in_the_dialog(qgis, tmp_path):
     out = harness(qgis, "dialog", {"ids": list(ALGORITHMS), "png": str(png), "layers": [LANDSAT]})
     for algorithm in ALGORITHMS:
         assert out[algorithm]["widgets"] == out[algorithm]["parameters"], algorithm
+    # The model made for the layer's three bands is preselected.
+    assert out["sr4rs:superresolve"]["model"].startswith("landsat-rgb-x4 (x4;")
     picture = gdal.Open(str(png))
     assert picture.RasterXSize >= 900 and read(png).std() > 10

@@ -48,13 +48,18 @@ def _input_bands(model):
 
 
 def _active_band_count():
-    """Bands of the layer selected in QGIS's layer panel (the dialog's default input), if any."""
+    """Bands of the layer the dialog starts on: the one selected in QGIS's layer panel, else the project's first
+    raster layer (QGIS calls ``initAlgorithm`` each time it opens a dialog)."""
     try:
+        from qgis.core import QgsProject, QgsRasterLayer
         from qgis.utils import iface
 
         layer = iface.activeLayer() if iface is not None else None
-        return layer.bandCount() if layer is not None and hasattr(layer, "bandCount") else None
-    except Exception:  # no desktop (qgis_process), or a layer of another kind
+        if not isinstance(layer, QgsRasterLayer):
+            rasters = [l for l in QgsProject.instance().mapLayers().values() if isinstance(l, QgsRasterLayer)]
+            layer = rasters[0] if rasters else None
+        return layer.bandCount() if layer is not None else None
+    except Exception:  # no project, or QGIS's Python utilities absent
         return None
 
 
