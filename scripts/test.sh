@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set everything up (see setup.sh), then run the test suite. Extra arguments go to pytest.
+# Set everything up (see setup.sh and setup_integrations.sh), then run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,4 +13,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip check
   echo "$want" > "$stamp"
 fi
+bash scripts/setup_integrations.sh  # OTB, QGIS, TensorFlow 2.14 for tests/integrations (SR4RS_INTEGRATIONS=0: none)
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"

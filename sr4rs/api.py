@@ -20,6 +20,7 @@ from .evaluation.run import check_out_dir, evaluate, run_evaluation
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.engine import ApplyReport, run_apply
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
+from .io.extended import writer_name
 from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
@@ -45,8 +46,8 @@ __all__ = [
     "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
     "check_out_dir", "default_model_path", "describe_model", "evaluate", "extract", "extract_patches",
     "format_table", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
-    "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "run_evaluation", "super_resolve", "train",
-    "write_quicklook",
+    "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "resolve_output", "run_evaluation",
+    "super_resolve", "train", "write_quicklook",
 ]
 
 
@@ -170,11 +171,21 @@ def _model_for(paths: Sequence[str], model, bands: Optional[Sequence[str]], sens
     return resolve_model(None, read_info(paths[0]).count if len(paths) == 1 else None)
 
 
+def resolve_output(output: str, options: ApplyOptions = ApplyOptions()) -> Tuple[str, ApplyOptions]:
+    """The file an output name writes and the options it asks for: an OTB extended filename's
+    ``gdal:co:KEY=VALUE`` (``out.tif?&gdal:co:COMPRESS=DEFLATE``) joins the creation options."""
+    name = writer_name(output)
+    if not name.creation_options:
+        return name.path, options
+    return name.path, replace(options, creation_options={**options.creation_options, **name.creation_options})
+
+
 def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
                 options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None,
                 bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None) -> ApplyInputs:
     """Everything ``apply`` checks before loading the model (inputs readable, outputs safe, options in
     range). Cheap: no TensorFlow."""
+    output, options = resolve_output(output, options)
     originals = _paths(inputs)
     model_path = _model_for(originals, model, bands, sensor)
     if not isinstance(model, LoadedModel):
@@ -195,7 +206,8 @@ def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str
     default to those the model takes) into the GeoTIFF ``output`` with ``model`` (a bundled model's name,
     a SavedModel folder, a loaded model, or None: the bundled model for the input's band count);
     ``quicklook``: also a PNG of the result. Inputs, outputs and options are checked before the model is
-    loaded."""
+    loaded. Inputs and ``output`` may be OTB extended filenames (``out.tif?&gdal:co:COMPRESS=DEFLATE``)."""
+    output, options = resolve_output(output, options)
     checked = check_apply(inputs, output, model, options, quicklook, bands, sensor)
     paths, infos = list(checked.paths), list(checked.infos)
     if not isinstance(model, LoadedModel):
@@ -258,6 +270,7 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
     whole is assembled once they are all done."""
     from .io.assemble import assemble_bands
 
+    output, options = resolve_output(output, options)
     if not (os.path.isdir(product) or is_product(product) or sensor):
         raise InputError(f"--all-bands takes one product (a .SAFE folder or .zip, a Landsat folder), not '{product}'")
     loaded = [m if isinstance(m, LoadedModel) else load_model(m) for m in models]

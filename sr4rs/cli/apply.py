@@ -82,7 +82,7 @@ def _all_bands(args, api, models, options, cancel) -> int:
     report = api.apply_all_bands(args.input[0], args.output, models, options, sensor=args.sensor, cancel=cancel)
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, every band)", file=sys.stderr)
     if args.quicklook:
-        api.write_quicklook(args.output, args.quicklook)
+        api.write_quicklook(report.output, args.quicklook)
     return 0
 
 

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.encoding(parser, "the patches")
     opt.nodata(parser, "; patches holding nodata are skipped")
+    parser.add_argument("--nodata-rule", choices=("all", "any"), default="all",
+                        help="which patches hold nodata: all (default: a pixel whose every band is the nodata value) "
+                        "or any (any band of any pixel, as OTBTF's PatchesExtraction)")
+    opt.creation_options(parser)
     opt.overwrite(parser, "existing outputs")
     opt.no_progress(parser)
 
@@ -54,10 +58,11 @@ def _pairs(args: argparse.Namespace, api, cancel) -> str:
     lr = api.open_inputs(args.lr, args.bands, args.sensor)[0] if args.lr else None
     originals = [p for p in (args.lr, args.hr) if p]
     plan = api.plan_extraction(lr, hr, args.patch_size, step=args.step, points=args.points, factor=args.factor,
-                               nodata=args.nodata, originals=originals)
+                               nodata=args.nodata, originals=originals, nodata_rule=args.nodata_rule)
     with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
         report = api.extract(plan, args.out_lr, args.out_hr, val_fraction=args.val_fraction, seed=args.seed,
-                             encoding=args.encoding, overwrite=args.overwrite, progress=bar.update, cancel=cancel)
+                             encoding=args.encoding, overwrite=args.overwrite, progress=bar.update, cancel=cancel,
+                             creation_options=api.parse_creation_options(args.creation_options))
     split = f" ({report.train} train, {report.val} val)" if report.val else ""
     return (f"kept {report.kept} of {report.candidates} patches{split}, skipped {_skipped(report)}; "
             f"LR {report.patch_size} px, HR {report.hr_patch_size} px (x{report.ratio}); "
@@ -68,6 +73,8 @@ def _set(args: argparse.Namespace, api, cancel) -> str:
     if not args.out or args.hr or args.lr or args.out_lr or args.out_hr or args.points or args.factor:
         raise api.InputError("a fusion patch set takes --input images (or one product with --bands) and --out FOLDER; "
                              "its factor comes from the images' resolutions")
+    if args.creation_options or args.nodata_rule != "all":
+        raise api.InputError("-co and --nodata-rule apply to --lr/--hr patches images: drop them for a fusion patch set")
     paths = api.open_groups(args.input, args.bands, args.sensor)
     plan = api.plan_fusion_extraction(paths, args.patch_size, step=args.step, nodata=args.nodata,
                                       originals=args.input)

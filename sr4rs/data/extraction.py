@@ -17,11 +17,12 @@ import numpy as np
 from ..errors import InputError, OutputError
 from ..geo.degrade import degrade, lr_margin
 from ..geo.dtypes import cast_clipped, resolve_encoding
-from ..geo.nodata import representable, resolve_nodata, valid_pixels
+from ..geo.nodata import NODATA_RULES, holds_nodata, representable, resolve_nodata
 from ..geo.pairs import PIXEL_GRID, Grid, PairGeometry, check_pair, wald_geometry
 from ..geo.patches import (centres_path, check_patch_size, check_val_fraction, grid_windows, point_windows,
                            split_indices, split_path, window_centre)
 from ..geo.windows import Window, pad_to
+from ..io.extended import writer_name
 from ..io.files import StagedFile, check_output_path, remove_quietly
 from ..io.paths import Read, Target, check_targets, csv_with_header, raster_reads, raster_with_metadata
 from ..io.geotiff import GeoTiffSink
@@ -50,6 +51,7 @@ class ExtractionPlan:
     hr_nodata: Optional[float]
     points: Optional[str] = None
     originals: Tuple[str, ...] = ()  # the paths as given (a product folder or zip), when they differ
+    nodata_rule: str = "all"  # "any": OTBTF PatchesExtraction's rule (see sr4rs.geo.nodata.NODATA_RULES)
 
     @property
     def wald(self) -> bool:
@@ -96,15 +98,20 @@ def _pair_geometry(lr_info: RasterInfo, hr_info: RasterInfo, factor: Optional[in
 
 def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step: Optional[int] = None,
                     points: Optional[str] = None, factor: Optional[int] = None,
-                    nodata: Optional[float] = None, originals: Sequence[str] = ()) -> ExtractionPlan:
+                    nodata: Optional[float] = None, originals: Sequence[str] = (),
+                    nodata_rule: str = "all") -> ExtractionPlan:
     """Check the inputs and place the patches; reads no pixel.
 
     Pair mode (``lr_path`` given): same CRS, overlap, integer pixel size ratio (equal to ``factor`` if
     given) and aligned grids are required. Wald mode (``lr_path`` None): ``factor`` is required and the
     LR image is the HR image degraded. Patches come from a grid of ``patch_size`` every ``step`` LR
     pixels over the LR image, or are centred on the points of the vector file ``points``. ``nodata``
-    applies to an image without nodata tag.
+    applies to an image without nodata tag; ``nodata_rule`` "any" skips a patch where any band of any pixel
+    is nodata (OTBTF's PatchesExtraction), "all" where a pixel's every band is.
     """
+    if nodata_rule not in NODATA_RULES:
+        raise InputError(f"--nodata-rule {nodata_rule} is not one of {', '.join(NODATA_RULES)}: choose all "
+                         "(a pixel is nodata when all its bands are) or any (as OTBTF's PatchesExtraction)")
     hr_info = read_info(hr_path)
     lr_info = None
     if lr_path is None:
@@ -129,7 +136,8 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
         lr_path=lr_path, hr_path=hr_path, geometry=geometry, patch_size=patch_size, windows=tuple(windows),
         lr_info=lr_info, hr_info=hr_info,
         lr_nodata=None if lr_info is None else resolve_nodata(lr_info.nodata, nodata),
-        hr_nodata=resolve_nodata(hr_info.nodata, nodata), points=points, originals=tuple(originals))
+        hr_nodata=resolve_nodata(hr_info.nodata, nodata), points=points, originals=tuple(originals),
+        nodata_rule=nodata_rule)
 
 
 class _PairSource:
@@ -142,10 +150,11 @@ class _PairSource:
         self.margin = lr_margin(plan.ratio) if plan.wald else 0  # LR pixels the blur needs around a patch
 
     def has_nodata(self, window: Window) -> bool:
+        rule = self.plan.nodata_rule
         if self.plan.wald:
-            return not valid_pixels(self._wald_hr(window)[1], self.plan.hr_nodata).all()
-        return not (valid_pixels(self.lr.read(window), self.plan.lr_nodata).all()
-                    and valid_pixels(self.hr.read(self.plan.geometry.hr_window(window)), self.plan.hr_nodata).all())
+            return holds_nodata(self._wald_hr(window)[1], self.plan.hr_nodata, rule)
+        return (holds_nodata(self.lr.read(window), self.plan.lr_nodata, rule)
+                or holds_nodata(self.hr.read(self.plan.geometry.hr_window(window)), self.plan.hr_nodata, rule))
 
     def read(self, window: Window) -> Tuple[np.ndarray, np.ndarray]:
         """(LR patch, HR patch) for a window inside both images."""
@@ -231,13 +240,19 @@ def check_outputs(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: 
 
 def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float = 0.0, seed: int = 0,
             encoding: str = "auto", overwrite: bool = False, progress: Optional[Progress] = None,
-            cancel: Optional[CancelToken] = None) -> ExtractReport:
+            cancel: Optional[CancelToken] = None,
+            creation_options: Optional[Dict[str, str]] = None) -> ExtractReport:
     """Cut the patches of ``plan`` into LR/HR patches images (atomically: nothing is left on error or
     cancel). Patches outside either image or holding nodata (in either) are skipped and counted.
     ``val_fraction`` > 0 splits the kept patches at random (``seed``) into ``*_train`` and ``*_val``
-    files. ``progress(n)`` advances by ``n`` of ``plan.work`` steps.
+    files. ``progress(n)`` advances by ``n`` of ``plan.work`` steps. ``creation_options`` (GDAL's, e.g.
+    COMPRESS=DEFLATE for OTB builds without ZSTD) apply to both images, and an OTB extended filename's
+    ``gdal:co:`` options to its own.
     """
     start = time.monotonic()
+    names = {"lr": writer_name(out_lr, "--out-lr"), "hr": writer_name(out_hr, "--out-hr")}
+    out_lr, out_hr = names["lr"].path, names["hr"].path
+    options = {role: {**(creation_options or {}), **name.creation_options} for role, name in names.items()}
     val_fraction = check_val_fraction(val_fraction)
     lr_source_dtype = plan.hr_info.dtype if plan.wald else plan.lr_info.dtype
     dtypes = (resolve_encoding(encoding, lr_source_dtype), resolve_encoding(encoding, plan.hr_info.dtype))
@@ -255,7 +270,7 @@ def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float 
         parts = [replace(outputs[0], indices=tuple(train))]
         if val_fraction > 0:
             parts.append(replace(outputs[1], indices=tuple(val)))
-        files = _write(plan, source, kept, parts, dtypes, overwrite, work)
+        files = _write(plan, source, kept, parts, dtypes, overwrite, work, options)
     finally:
         source.close()
     return ExtractReport(candidates=len(plan.windows), kept=len(kept), train=len(train), val=len(val),
@@ -279,7 +294,8 @@ def _scan(plan: ExtractionPlan, source: _PairSource, work: Work) -> Tuple[List[i
     return kept, skipped
 
 
-def _sink(path: str, plan: ExtractionPlan, role: str, count: int, dtype: np.dtype, overwrite: bool) -> GeoTiffSink:
+def _sink(path: str, plan: ExtractionPlan, role: str, count: int, dtype: np.dtype, overwrite: bool,
+          creation_options: Dict[str, str]) -> GeoTiffSink:
     size = plan.patch_size if role == "lr" else plan.hr_patch_size
     info = plan.hr_info if plan.wald or role == "hr" else plan.lr_info
     nodata = plan.hr_nodata if plan.wald or role == "hr" else plan.lr_nodata
@@ -289,18 +305,18 @@ def _sink(path: str, plan: ExtractionPlan, role: str, count: int, dtype: np.dtyp
                         info.color_interps, {"SR4RS_PATCH_SIZE": str(size), "SR4RS_PATCHES": str(count),
                                              "SR4RS_ROLE": role, "SR4RS_SOURCE": source,
                                              "SR4RS_RATIO": str(plan.ratio)})
-    return GeoTiffSink(path, spec, patches_creation_options(size), overwrite=overwrite)
+    return GeoTiffSink(path, spec, {**patches_creation_options(size), **creation_options}, overwrite=overwrite)
 
 
-def _write(plan, source, kept, parts, dtypes, overwrite, work: Work) -> Tuple[str, ...]:
+def _write(plan, source, kept, parts, dtypes, overwrite, work: Work, options) -> Tuple[str, ...]:
     sinks: List[GeoTiffSink] = []
     csvs: List[StagedFile] = []
     committed: List[str] = []
     try:
         for part in parts:
-            lr_sink = _sink(part.lr, plan, "lr", len(part.indices), dtypes[0], overwrite)
+            lr_sink = _sink(part.lr, plan, "lr", len(part.indices), dtypes[0], overwrite, options["lr"])
             sinks.append(lr_sink)
-            hr_sink = _sink(part.hr, plan, "hr", len(part.indices), dtypes[1], overwrite)
+            hr_sink = _sink(part.hr, plan, "hr", len(part.indices), dtypes[1], overwrite, options["hr"])
             sinks.append(hr_sink)
             windows = [plan.windows[kept[i]] for i in part.indices]
             rows = _write_part(plan, source, windows, lr_sink, hr_sink, dtypes, work)

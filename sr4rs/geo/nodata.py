@@ -54,6 +54,24 @@ def nodata_mask(pixels: np.ndarray, nodata: Optional[float]) -> Optional[np.ndar
     return mask
 
 
+# How extraction decides that a patch holds no data: "all" (this module's rule: a pixel whose every band is
+# the nodata value, or any band not finite) or "any" (OTBTF's PatchesExtraction: any band of any pixel equal
+# to the nodata value, or not finite).
+NODATA_RULES = ("all", "any")
+
+
+def holds_nodata(pixels: np.ndarray, nodata: Optional[float], rule: str = "all") -> bool:
+    """Whether ``pixels`` (H, W, C) hold a nodata pixel under ``rule`` (see ``NODATA_RULES``)."""
+    if rule not in NODATA_RULES:
+        raise InputError(f"nodata rule '{rule}' is not one of {', '.join(NODATA_RULES)}: choose all or any")
+    pixels = np.asarray(pixels)
+    if rule == "all":
+        return not valid_pixels(pixels, nodata).all()
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+        return True
+    return nodata is not None and not math.isnan(nodata) and bool((pixels == nodata).any())
+
+
 def valid_pixels(pixels: np.ndarray, nodata: Optional[float] = None) -> np.ndarray:
     """(H, W) mask of the pixels holding data; a 2-D array is one band."""
     pixels = np.asarray(pixels)

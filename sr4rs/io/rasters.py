@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError, first_line
 from ..geo.windows import Window
+from . import extended
 from ._gdal import gdal, gdal_array
 from .source import RasterInfo
 
@@ -30,8 +31,11 @@ def is_virtual(path: str) -> bool:
 
 
 def open_raster(path: str) -> gdal.Dataset:
-    """Open ``path`` read-only; an InputError naming the problem if it is not a usable raster."""
+    """Open ``path`` read-only; an InputError naming the problem if it is not a usable raster. An OTB
+    extended filename (``in.tif?&bands=1:3``) opens with its reader options applied."""
     path = os.fspath(path)
+    if extended.is_extended(path):
+        path = extended.reader_name(path)
     if not is_virtual(path) and not os.path.exists(path):
         raise InputError(f"input '{path}' does not exist: check the path")
     if os.path.isdir(path):

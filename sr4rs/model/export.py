@@ -1,7 +1,9 @@
 """Export a Keras generator as a SavedModel that honours the model contract.
 
 ``keras.export.ExportArchive`` is used rather than a bare ``tf.Module``: its variables restore in a
-TF1 session too, which is how OTBTF runs models.
+TF1 session too, which is how OTBTF runs models. The graph is then written without the node attributes
+that TensorFlow versions older than the one exporting do not know (``NEWER_ATTRIBUTES``), so that OTBTF
+4.x (TensorFlow 2.14) loads it without an error in its log.
 """
 from __future__ import annotations
 
@@ -44,6 +46,53 @@ def _block_consistent(hr, lr, factor: int):
     return hr + correction
 
 
+# Node attributes TensorFlow 2.21 writes that TensorFlow 2.14 (OTBTF 4.x) does not know: the debug name of
+# each variable (VarHandleOp), which plays no part in running the graph. 2.14 ignores them but logs an
+# error for each node carrying one.
+NEWER_ATTRIBUTES = ("debug_name",)
+
+
+def drop_newer_attributes(folder: str) -> int:
+    """Remove ``NEWER_ATTRIBUTES`` from every node of a SavedModel's graphs and functions (in place) and
+    write its fingerprint again; returns how many were removed."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = os.path.join(folder, "saved_model.pb")
+    model = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        model.ParseFromString(f.read())
+    removed = 0
+    for graph in model.meta_graphs:
+        nodes = list(graph.graph_def.node)
+        for function in graph.graph_def.library.function:
+            nodes.extend(function.node_def)
+        for node in nodes:
+            for name in NEWER_ATTRIBUTES:
+                if name in node.attr:
+                    del node.attr[name]
+                    removed += 1
+    if removed:
+        with open(path, "wb") as f:
+            f.write(model.SerializeToString())
+        _write_fingerprint(folder)
+    return removed
+
+
+def _write_fingerprint(folder: str) -> None:
+    """fingerprint.pb holds a checksum of saved_model.pb: computed again, or left out (it is optional)
+    where this TensorFlow cannot compute it."""
+    target = os.path.join(folder, "fingerprint.pb")
+    try:
+        from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
+
+        data = fingerprinting.CreateFingerprintDef(folder)
+    except Exception:  # a private module: absent or changed in another TensorFlow
+        remove_quietly(target)
+        return
+    with open(target, "wb") as f:
+        f.write(data)
+
+
 def export_savedmodel(generator, path: str, metadata: ModelMetadata, overwrite: bool = False) -> str:
     """Write ``generator`` (normalised inputs -> normalised output, or a list whose last item is the
     full-resolution output) to ``path`` with the ``output_{pad}`` crops and the metadata file.
@@ -60,6 +109,7 @@ def export_savedmodel(generator, path: str, metadata: ModelMetadata, overwrite: 
     staged, old = StagedFile(path, overwrite=True), StagedFile(path, tag="replaced")
     try:
         archive.write_out(staged.tmp, verbose=False)
+        drop_newer_attributes(staged.tmp)
         contract.write_metadata(staged.tmp, metadata)
         if os.path.exists(path):  # set aside, not deleted, until the new model is in place
             os.replace(path, old.tmp)

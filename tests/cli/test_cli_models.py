@@ -29,3 +29,16 @@ def test_model_by_name_and_unknown_names(tmp_path):
                    "--output", str(tmp_path / "c.tif"))
     assert proc.returncode == 1 and "give one --model or --savedmodel" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "c.tif").exists()
+
+
+def test_every_bundled_model_loads_in_older_tensorflow(tmp_path):
+    """No node attribute that TensorFlow 2.14 (OTBTF 4.x) does not know is left in a bundled model's graph."""
+    import shutil
+
+    from sr4rs.api import bundled_model_path, list_model_names
+    from sr4rs.model.export import drop_newer_attributes
+
+    assert len(list_model_names()) >= 3
+    for name in list_model_names():
+        copy = shutil.copytree(bundled_model_path(name), tmp_path / name)
+        assert drop_newer_attributes(str(copy)) == 0, name
