@@ -26,7 +26,8 @@ setup(
     ],
     # TensorFlow: the CPU build, or the GPU build on machines with an NVIDIA GPU.
     extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],
-                    "test": ["pytest>=8,<10"]},
+                    "test": ["pytest>=8,<10"],
+                    "dask": ["dask[distributed]>=2024.1"]},  # sr4rs apply-many
     entry_points={"console_scripts": ["sr4rs=sr4rs.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: GIS"],
 )
