@@ -36,6 +36,7 @@ from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress, Work
 from .training.config import DEGRADATIONS, LOSS_TYPES, SCHEDULES, TrainConfig
+from .training.distribute import STRATEGIES
 from .training.loop import StepCallback, TrainResult
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     # many scenes, scenes cut into blocks
     "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
     "plan_scene", "remove_leftovers", "scene_name", "scene_output",
+    "STRATEGIES",
 ]
 
 
