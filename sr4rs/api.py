@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
 from .data.fusion import FusionPlan, FusionReport, extract_set, plan_fusion_extraction
+from .data.shards import DEFAULT_SHARD_SIZE, ShardReport, shard_patches
 from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
 from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
 from .evaluation.reports import Evaluation, format_table
@@ -51,7 +52,7 @@ __all__ = [
     # many scenes, scenes cut into blocks
     "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
     "plan_scene", "remove_leftovers", "scene_name", "scene_output",
-    "STRATEGIES",
+    "STRATEGIES", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
 ]
 
 

@@ -13,6 +13,7 @@ COMMANDS = {
     "apply-many": "Super-resolve many scenes (or very large ones) on a Dask cluster, local or running.",
     "evaluate": "Measure a model against bicubic and other baselines (PSNR, SSIM, SAM, ERGAS, consistency).",
     "extract": "Cut LR/HR patch pairs (OTBTF patches images) for training.",
+    "shard": "Cut patches into shards that training reads in parallel, locally or from object storage.",
     "train": "Train a super-resolution network on patches and export a SavedModel.",
     "models": "List the models bundled with sr4rs.",
     "sensors": "List the sensors whose products sr4rs reads (Sentinel-2, Landsat...), with their bands.",
