@@ -247,8 +247,10 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None):
             yield client
         return
     n = workers or default_workers()
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.WARNING if os.environ.get("SR4RS_DEBUG") else logging.CRITICAL, env=_local_env(n)) as cluster, Client(cluster) as client:
+    logs = logging.WARNING if os.environ.get("SR4RS_DEBUG") else logging.CRITICAL
+    # dashboard on any free port: a second cluster on this machine must not warn about 8787
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logs,
+                      env=_local_env(n)) as cluster, Client(cluster) as client:
         yield client
 
 
@@ -317,6 +319,23 @@ def apply_many(scenes: Sequence[str], output_dir: str, model: Optional[str] = No
     return run_job(checked, **run)
 
 
+def _load(job: Job) -> None:
+    _model(job)
+
+
+def warm_up(client, job: Job) -> Dict[str, object]:
+    """Load the job's model on every worker now, all at once (each keeps it for the job's tasks): one task per
+    worker, in its task thread, so that the worker's event loop keeps answering the scheduler meanwhile. A
+    worker that cannot is reported (its tasks then fail with the reason), not raised; a worker lost meanwhile
+    has its load run elsewhere (a no-op where the model is loaded)."""
+    from distributed import wait
+
+    futures = {w: client.submit(_load, job, workers=[w], allow_other_workers=True, pure=False,
+                                key=f"sr4rs-load-{i}-{job.job_id}") for i, w in enumerate(client.nthreads())}
+    wait(list(futures.values()))
+    return {w: f.exception() if f.status == "error" else f.status for w, f in futures.items()}
+
+
 def _submit_scene(client, job: Job, plan, retries: int) -> list:
     """The tasks of one planned scene; the last one's result is the scene's."""
     name, scene, output = api.scene_name(plan.scene), plan.scene, plan.output
@@ -343,6 +362,7 @@ def _run(client, job: Job, pending: Sequence[api.SceneCheck], retries: int, prog
     collect the outcomes; a cancel stops what has not started."""
     from distributed import wait
 
+    warm_up(client, job)
     tracker = _Progress(job.job_id, progress)
     client.subscribe_topic(TOPIC, tracker.event)
     plans = {client.submit(plan_task, job, c.scene, c.output, key=f"sr4rs-plan-{i}-{job.job_id}",

@@ -6,16 +6,14 @@ import signal
 import threading
 import time
 
+import distributed  # installed by scripts/setup.sh (requirements.txt): a missing Dask fails here, never skips
 import numpy as np
 import pytest
 from osgeo import gdal
 
 from conftest import LANDSAT, ROOT, read, run_cli
-
-distributed = pytest.importorskip("distributed")
-
-from sr4rs import api  # noqa: E402
-from sr4rs.integrations import dask_apply  # noqa: E402
+from sr4rs import api
+from sr4rs.integrations import dask_apply
 
 EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 OPTIONS = api.ApplyOptions(tile_size=64, nodata=0)  # batches of 16 tiles
