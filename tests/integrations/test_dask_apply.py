@@ -98,11 +98,31 @@ def test_scenes_and_blocks_equal_single_process_runs_and_resume(scenes, referenc
     _same_output(results[1].output, references[scenes[1]])
 
 
+def _hold_after_first_report(release: str) -> None:
+    """On a worker: once its first tile is done, the task reports it and waits until the file ``release``
+    exists, so that it stands still in the middle of its scene (partial output on disk) until the test has
+    killed it."""
+    call = dask_apply._Reporter.__call__
+    held = []
+
+    def call_then_hold(self, n):
+        call(self, n)
+        if self.done > 0 and not held:
+            held.append(True)
+            self.send()  # the test learns which worker holds a scene half-written
+            while not os.path.exists(release):  # observable state: the test creates the file
+                time.sleep(0.01)
+
+    dask_apply._Reporter.__call__ = call_then_hold
+
+
 def test_a_worker_killed_mid_task_loses_no_scene_and_leaves_no_partial_file(scenes, client, x4_model, tmp_path):
     (tmp_path / "single").mkdir()
     references = _references(scenes[:2], x4_model, tmp_path / "single", SLOW)
     out_dir = tmp_path / "out"
+    release = str(tmp_path / "release")
     pids = client.run(os.getpid)
+    client.run(_hold_after_first_report, release)  # each worker stops after its first report, until released
     events, first = [], threading.Event()
     watcher = distributed.Client(client.scheduler.address, set_as_default=False)
 
@@ -119,10 +139,11 @@ def test_a_worker_killed_mid_task_loses_no_scene_and_leaves_no_partial_file(scen
     job.start()
     try:
         assert first.wait(120), "no task reported progress"
-        victim = events[0]["worker"]
+        victim = next(e["worker"] for e in events if e["done"] > 0)  # held after that report: mid-scene
         partial = _partials(str(out_dir))
         os.kill(pids[victim], signal.SIGKILL)  # the worker dies at once, in the middle of its scene
     finally:
+        open(release, "w").close()  # the other worker, and the lost scene's new attempt, go on
         job.join(300)
         watcher.close()
     assert not job.is_alive()
