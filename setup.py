@@ -28,7 +28,8 @@ setup(
     extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],
                     "test": ["pytest>=8,<10"],
                     # The DEEPaaS service (docs/deepaas.md); requirements-deepaas.txt pins a tested set.
-                    "deepaas": ["deepaas==2.6.0", "aiohttp>=3.14.1,<4"]},
+                    "deepaas": ["deepaas==2.6.0", "aiohttp>=3.14.1,<4"],
+                    "dask": ["dask[distributed]>=2024.1"]},  # sr4rs apply-many
     entry_points={"console_scripts": ["sr4rs=sr4rs.cli:main"],
                   "deepaas.v2.model": ["sr4rs=sr4rs.integrations.deepaas.model"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: GIS"],

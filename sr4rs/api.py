@@ -12,13 +12,15 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
 from .data.fusion import FusionPlan, FusionReport, extract_set, plan_fusion_extraction
+from .data.shards import DEFAULT_SHARD_SIZE, ShardReport, shard_patches
 from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
 from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
 from .evaluation.reports import Evaluation, format_table
 from .evaluation.fusion import FUSION_BASELINES, plan_fusion_evaluation
 from .evaluation.run import check_out_dir, evaluate, run_evaluation
 from .geo.dtypes import ENCODING_CHOICES
-from .inference.engine import ApplyReport, run_apply
+from .inference.blocks import copy_blocks, fingerprint, plan_blocks
+from .inference.engine import ApplyReport, output_spec, run_apply
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
 from .io.extended import writer_name
 from .io.files import check_output_path, remove_quietly
@@ -34,8 +36,9 @@ from .model.contract import InputSpec, ModelMetadata, read_metadata
 from .model.load import LoadedModel, SessionModel, check_model_dir, load_model as _load_model
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
-from .progress import CancelToken, Progress
+from .progress import CancelToken, Progress, Work
 from .training.config import DEGRADATIONS, LOSS_TYPES, SCHEDULES, TrainConfig
+from .training.distribute import STRATEGIES
 from .training.loop import StepCallback, TrainResult
 
 __all__ = [
@@ -48,6 +51,10 @@ __all__ = [
     "format_table", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
     "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "resolve_output", "run_evaluation",
     "super_resolve", "train", "write_quicklook",
+    # many scenes, scenes cut into blocks
+    "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
+    "plan_scene", "remove_leftovers", "scene_name", "scene_output",
+    "STRATEGIES", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
 ]
 
 
@@ -298,3 +305,220 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
     finally:
         for tmp in temporaries:
             remove_quietly(tmp)
+
+
+# --- many scenes, and scenes cut into blocks: the steps a scheduler runs (sr4rs.integrations.dask_apply) ----------
+
+_SCENE_SUFFIXES = (".zip", ".tar", ".gz", ".safe", ".tif", ".tiff", ".vrt", ".jp2", ".img")
+
+
+def scene_name(scene: str) -> str:
+    """A scene's name: its file or folder name without the suffixes of rasters and products (.tif, .SAFE, .zip)."""
+    name = os.path.basename(os.path.normpath(scene))
+    root, ext = os.path.splitext(name)
+    while ext.lower() in _SCENE_SUFFIXES and root:
+        name = root
+        root, ext = os.path.splitext(name)
+    return name
+
+
+def scene_output(scene: str, output_dir: str, scale: int) -> str:
+    """Where ``sr4rs apply-many`` writes a scene: ``DIR/<scene name>_x<factor>.tif``."""
+    return os.path.join(output_dir, f"{scene_name(scene)}_x{scale}.tif")
+
+
+def expand_scenes(patterns: Sequence[str]) -> List[str]:
+    """Scenes, products and glob patterns (``'/data/S2*.SAFE'``) as a list of paths, in the order given."""
+    import glob
+
+    scenes: List[str] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern) and not os.path.exists(pattern):
+            found = sorted(glob.glob(pattern))
+            if not found:
+                raise InputError(f"no scene matches '{pattern}': check the pattern (quote it so that sr4rs expands it)")
+            scenes.extend(found)
+        else:
+            scenes.append(pattern)
+    if not scenes:
+        raise InputError("no scene given: pass scenes, products or a glob pattern")
+    return scenes
+
+
+@dataclass(frozen=True)
+class SceneCheck:
+    """One scene of a job, checked before any work: its output, and whether an earlier run finished it."""
+
+    scene: str
+    output: str
+    finished: bool
+    work: int  # progress units: pixels of its finest input
+
+
+def finished_output(output: str, model_name: str, scale: int, width: int, height: int) -> bool:
+    """Whether ``output`` is a whole apply output of the model ``model_name`` at ``scale`` and of that size (a file
+    sr4rs wrote is renamed into place once complete, so it is finished or absent)."""
+    from .io.paths import apply_output
+
+    found = apply_output(output)
+    return found is not None and (found.get("SR4RS_MODEL"), found.get("SR4RS_SCALE"), found["width"],
+                                  found["height"]) == (model_name, str(scale), width, height)
+
+
+def check_scenes(scenes: Sequence[str], output_dir: str, model: Optional[str] = None,
+                 options: ApplyOptions = ApplyOptions(), bands: Optional[Sequence[str]] = None,
+                 sensor: Optional[str] = None, scale: Optional[int] = None) -> Tuple[str, List[SceneCheck]]:
+    """The model's folder and every scene checked as ``apply`` checks one (readable, bands, outputs safe),
+    without TensorFlow; an output an earlier run finished with this model is marked ``finished`` (skipped,
+    unless ``options.overwrite``). Makes ``output_dir`` if needed, once everything else is checked."""
+    from .io.files import check_creatable_folder
+
+    scenes = expand_scenes(scenes)
+    model_path = _model_for([scenes[0]], model, bands, sensor)
+    check_model_dir(model_path)
+    metadata = read_metadata(model_path)
+    factor = metadata.scale if metadata is not None else (scale or 4)
+    outputs = [scene_output(s, output_dir, factor) for s in scenes]
+    seen: dict = {}
+    for scene, output in zip(scenes, outputs):
+        if output in seen:
+            raise InputError(f"scenes '{seen[output]}' and '{scene}' would both be written to '{output}': "
+                             "give scenes of different names (or run them into different --output-dir)")
+        seen[output] = scene
+    check_creatable_folder(output_dir, "--output-dir")
+    made = not os.path.isdir(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    try:
+        # no output is (or is inside) a scene, nor anything but an earlier output of apply
+        check_targets([Target(o, "--output-dir", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))
+                       for o in outputs], [Read(s, "SCENE") for s in scenes], overwrite=True)
+        checks = [_check_scene(s, o, model_path, metadata, factor, options, bands, sensor)
+                  for s, o in zip(scenes, outputs)]
+    except BaseException:
+        if made:
+            os.rmdir(output_dir)
+        raise
+    return model_path, checks
+
+
+def _check_scene(scene, output, model_path, metadata, factor, options, bands, sensor) -> SceneCheck:
+    fine = read_info(open_inputs(scene, bands, sensor, metadata)[0])
+    # the output's grid: the finest input's, ``fine_factor`` times finer (1 for a fusion model)
+    finer = metadata.fine_factor if metadata is not None else factor
+    name = os.path.basename(os.path.normpath(model_path))
+    if not options.overwrite and finished_output(output, name, factor, fine.width * finer, fine.height * finer):
+        return SceneCheck(scene, output, True, fine.width * fine.height)
+    check_apply(scene, output, model_path, options, bands=bands, sensor=sensor)
+    return SceneCheck(scene, output, False, fine.width * fine.height)
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    """A scene's run as a scheduler sees it: one block (the whole scene, written by ``apply``) or several
+    (each written by ``apply_block``, then put together by ``assemble_blocks``); each block's work in
+    progress units."""
+
+    scene: str
+    output: str
+    block_work: Tuple[int, ...]
+    tiles: int
+    width: int  # of the output
+    height: int
+
+
+def _scene_plan(scene, model: LoadedModel, options, bands, sensor, block_tiles):
+    paths = open_inputs(scene, bands, sensor, model.metadata)
+    infos = [read_info(p) for p in paths]
+    plan = plan_apply(infos, model, options)
+    return paths, infos, plan, plan_blocks(plan, block_tiles)
+
+
+def _block_files(output: str, plan: ApplyPlan, blocks, model: LoadedModel) -> List[str]:
+    """Block files live in a hidden folder beside the output, named after what they hold, and go once it is made."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(output)),
+                          f".{os.path.basename(output)}.blocks-{fingerprint(plan, blocks, model.name)}")
+    return [os.path.join(folder, f"block-{b.index:05d}-of-{len(blocks):05d}.tif") for b in blocks]
+
+
+def _whole_block(path: str, block) -> bool:
+    from .io.paths import apply_output
+
+    found = apply_output(path)
+    return found is not None and (found["width"], found["height"]) == (block.window.width, block.window.height)
+
+
+def plan_scene(scene: str, output: str, model: LoadedModel, options: ApplyOptions = ApplyOptions(),
+               bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None,
+               block_tiles: Optional[int] = None) -> ScenePlan:
+    """How ``scene`` is cut: blocks of about ``block_tiles`` tiles (whole batches of its plan), or one."""
+    _, _, plan, blocks = _scene_plan(scene, model, options, bands, sensor, block_tiles)
+    return ScenePlan(scene, output, tuple(b.work for b in blocks), len(plan.tiles()), plan.out_width, plan.out_height)
+
+
+def apply_block(scene: str, output: str, model: LoadedModel, index: int, options: ApplyOptions = ApplyOptions(),
+                bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None,
+                block_tiles: Optional[int] = None, progress: Optional[Progress] = None,
+                cancel: Optional[CancelToken] = None) -> str:
+    """Compute block ``index`` of ``scene`` (as ``plan_scene`` cut it) into its file, written whole or not at
+    all; a block file an earlier attempt finished is kept. Returns the block file."""
+    paths, _, plan, blocks = _scene_plan(scene, model, options, bands, sensor, block_tiles)
+    block, target = blocks[index], _block_files(output, plan, blocks, model)[index]
+    if _whole_block(target, block):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    sources = [GdalSource(p) for p in paths]
+    try:
+        run_apply(sources, model, lambda spec: GeoTiffSink(target, spec, overwrite=True), options,
+                  progress=progress, cancel=cancel, plan=plan, block=block)
+    finally:
+        for source in sources:
+            source.close()
+    return target
+
+
+def assemble_blocks(scene: str, output: str, model: LoadedModel, options: ApplyOptions = ApplyOptions(),
+                    bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None,
+                    block_tiles: Optional[int] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """The output of ``scene`` made from its block files (all computed), pixel for pixel what ``apply`` writes,
+    then the block files removed."""
+    import time
+
+    start = time.perf_counter()
+    _, infos, plan, blocks = _scene_plan(scene, model, options, bands, sensor, block_tiles)
+    files = _block_files(output, plan, blocks, model)
+    missing = [f for f, b in zip(files, blocks) if not _whole_block(f, b)]
+    if missing:
+        raise OutputError(f"{len(missing)} block file(s) of '{scene}' are missing (first: '{missing[0]}'): "
+                          "run the job again, it computes only what is missing")
+    sources = [GdalSource(f) for f in files]
+    try:
+        spec = output_spec(infos, model, plan, sources[0].info.count)
+        sink = GeoTiffSink(output, spec, options.creation_options, cog=options.cog, overwrite=options.overwrite)
+        try:
+            copy_blocks(plan, blocks, sources, sink, Work(None, cancel))
+            sink.commit()
+        except BaseException:
+            sink.abort()
+            raise
+    finally:
+        for source in sources:
+            source.close()
+    remove_quietly(os.path.dirname(files[0]))
+    return ApplyReport(output, plan.out_width, plan.out_height, plan.scale, len(plan.tiles()), 0,
+                       time.perf_counter() - start, 0.0)
+
+
+def remove_leftovers(output: str) -> List[str]:
+    """Remove what killed processes left of ``output``: its temporary files, those of its block files, and block
+    folders of other plans once the output exists. Returns what was removed."""
+    import glob
+
+    from .io.files import staged_leftovers
+
+    folder, name = os.path.dirname(os.path.abspath(output)), os.path.basename(output)
+    gone = staged_leftovers(output)
+    for blocks in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.blocks-*")):
+        gone += glob.glob(os.path.join(glob.escape(blocks), ".*partial*")) if not os.path.exists(output) else [blocks]
+    for path in gone:
+        remove_quietly(path)
+    return gone

@@ -58,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    f"{d.keep_ckpt}, as SR4RS)")
     p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
     _robust_arguments(p, d)
+    _scale_out_arguments(p, d)
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
     opt.no_progress(p)
@@ -112,6 +113,19 @@ def _robust_arguments(p: argparse.ArgumentParser, d) -> None:
     p.add_argument("--samweight", type=float, default=d.samweight, help="spectral angle loss weight (default 0)")
     p.add_argument("--consistency", action="store_true", help="export a last layer that makes the output's "
                    "factor x factor block means equal the input exactly")
+
+
+def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:
+    """Several GPUs and machines (tf.distribute), float16 compute."""
+    from ..api import STRATEGIES
+
+    p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy, help="none (default); mirrored: one "
+                   "replica per GPU of this machine; multiworker: the workers TF_CONFIG describes, one process "
+                   "each (MultiWorkerMirroredStrategy). --batchsize is the global batch, split across replicas; "
+                   "only the chief writes checkpoints, logs and the model")
+    p.add_argument("--mixed-precision", "--mixed_precision", dest="mixed_precision", action="store_true",
+                   help="compute in float16 with float32 weights and dynamic loss scaling (for GPUs with tensor "
+                   "cores; slow on CPUs); the exported model is float32")
 
 
 def config_from_args(args: argparse.Namespace):

@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..geo.patches import PatchesDescription
 from ..io.patches import (PatchesReader, as_list, describe_patches, describe_sets, read_checked, read_with_empty,
                           with_reader)
+from ..io.shards import describe_shards
 
 
 class _Indexed:
@@ -31,22 +32,32 @@ class _Indexed:
         """Batches of (lr, hr) float32 patches; ``repeat`` makes it endless (reshuffled each pass).
         ``transform(sample, seed)``: a change drawn per sample (a degradation, a crop), from a stateless
         seed that the same ``seed`` repeats."""
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
-        lookup = self._lookup
+        _check_batch_size(batch_size)
         ds = tf.data.Dataset.range(self.count)
         if shuffle:
             ds = ds.shuffle(self.count, seed=seed, reshuffle_each_iteration=True)
         if repeat:
             ds = ds.repeat()
-        if augment or transform is not None:
-            # A fresh random draw per element and per pass, reproducible from ``seed``.
-            draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            ds = tf.data.Dataset.zip((ds, draws)).map(
-                lambda i, r: _draw(lookup(i), r, augment, transform), num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        return _samples_to_batches(ds, self._lookup, batch_size, augment, seed, drop_remainder, transform)
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise InputError(f"batch size must be a positive integer, received {batch_size!r}")
+
+
+def _samples_to_batches(ds, lookup, batch_size, augment, seed, drop_remainder, transform) -> tf.data.Dataset:
+    """``lookup`` over ``ds`` (None: its elements are the samples), with the augmentation and ``transform`` drawn
+    per element, batched, prefetched."""
+    if augment or transform is not None:
+        # A fresh random draw per element and per pass, reproducible from ``seed``.
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        sample = lookup or (lambda x: x)
+        ds = tf.data.Dataset.zip((ds, draws)).map(
+            lambda x, r: _draw(sample(x), r, augment, transform), num_parallel_calls=tf.data.AUTOTUNE)
+    elif lookup is not None:
+        ds = ds.map(lookup, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(int(batch_size), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
 class PatchesDataset(_Indexed):
@@ -89,6 +100,58 @@ class PatchSetDataset(_Indexed):
             return tuple(tf.gather(t, i) for t in tensors[:-1]), tf.gather(tensors[-1], i)
 
         self._lookup = lookup
+
+
+class ShardedDataset:
+    """Shards folders (``sr4rs shard``), local or remote: each pass reads the shards in a shuffled order, several
+    at a time (``interleave``), each whole in one go through GDAL, mixes their patches in a shuffle buffer of a
+    few shards, and prefetches. The same seed gives the same batches."""
+
+    CYCLE = 4  # shards read at once
+
+    def __init__(self, folders: Sequence[str]):
+        self.description = describe_shards(as_list(folders))
+        self.count = self.description.count
+        self.fusion = self.description.kind == "sets"
+
+    def _read(self):
+        """shard index -> its patches, one float32 array (n, p, p, c) per input and one for the target."""
+        d = self.description
+        files = [s.inputs + (s.target,) for s in d.shards]
+
+        def read(k):
+            return [with_reader(path, PatchesReader.read_all).astype(np.float32) for path in files[int(k)]]
+
+        sizes = [d.input_size(i) for i in range(len(d.factors))] + [d.patch_size]
+        bands = [len(b) for b in d.input_bands] + [len(d.target_bands)]
+        fusion = self.fusion
+
+        def shard(k):
+            arrays = tf.numpy_function(read, [k], [tf.float32] * len(sizes), stateful=False)
+            for array, p, c in zip(arrays, sizes, bands):
+                array.set_shape((None, p, p, c))
+            sample = (tuple(arrays[:-1]), arrays[-1]) if fusion else (arrays[0], arrays[1])
+            return tf.data.Dataset.from_tensor_slices(sample)
+
+        return shard
+
+    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
+                repeat: bool = False, drop_remainder: bool = False,
+                transform: Optional[Callable] = None) -> tf.data.Dataset:
+        """As ``PatchesDataset.batches``; patches are shuffled within a buffer of a few shards' worth."""
+        _check_batch_size(batch_size)
+        n = len(self.description.shards)
+        ds = tf.data.Dataset.range(n)
+        if shuffle:
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        ds = ds.interleave(self._read(), cycle_length=min(self.CYCLE, n), num_parallel_calls=tf.data.AUTOTUNE,
+                           deterministic=True)
+        if shuffle:
+            per_shard = -(-self.count // n)
+            ds = ds.shuffle(min(self.count, self.CYCLE * per_shard), seed=seed, reshuffle_each_iteration=True)
+        return _samples_to_batches(ds, None, batch_size, augment, seed, drop_remainder, transform)
 
 
 def make_dataset(lr_files: Sequence[str], hr_files: Sequence[str], batch_size: int, shuffle: bool = True,

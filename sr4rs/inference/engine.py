@@ -23,6 +23,7 @@ from ..geo.windows import Tile, scaled_geotransform
 from ..io.source import OutputSpec, RasterSink, RasterSource, SinkFactory, read_padded
 from ..model.load import LoadedModel
 from ..progress import CancelToken, Progress, Work
+from .blocks import Block, ShiftedSink, block_spec
 from .plan import ApplyOptions, ApplyPlan, plan_apply
 
 log = logging.getLogger(__name__)
@@ -212,11 +213,12 @@ def _as_sources(sources, model: LoadedModel) -> List[RasterSource]:
 def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, RasterSource]],
               model: LoadedModel, make_sink: SinkFactory, options: ApplyOptions = ApplyOptions(),
               progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None,
-              plan: Optional[ApplyPlan] = None) -> ApplyReport:
+              plan: Optional[ApplyPlan] = None, block: Optional[Block] = None) -> ApplyReport:
     """Run ``model`` over ``sources`` (one per model input, finest first, or by input name) into the sink
     ``make_sink(spec)`` creates, and commit it. ``progress`` is called with 0 once all checks have
     passed, then with the finest input's pixels done; ``cancel`` stops the run within one batch. The
-    sink is aborted if anything fails or the run is cancelled."""
+    sink is aborted if anything fails or the run is cancelled. ``block``: only that block of the plan
+    (``sr4rs.inference.blocks``), into a sink the size of its window."""
     start = time.perf_counter()
     sources = _as_sources(sources, model)
     infos = [s.info for s in sources]
@@ -224,7 +226,12 @@ def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, 
     work = Work(progress, cancel)
     batches = plan.batches()
     nbands = _probe_bands(model, plan, infos)
-    sink = make_sink(output_spec(infos, model, plan, nbands))
+    spec = output_spec(infos, model, plan, nbands)
+    if block is None:
+        sink = make_sink(spec)
+    else:
+        batches = batches[block.first_batch:block.end_batch]
+        sink = ShiftedSink(make_sink(block_spec(spec, block.window)), block.window)
     try:
         if progress is not None:
             progress(0)  # everything is checked: the work starts now
@@ -237,6 +244,6 @@ def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, 
     except BaseException:
         sink.abort()
         raise
-    return ApplyReport(getattr(sink, "path", "<memory>"), plan.out_width, plan.out_height, plan.scale,
-                       sum(len(b) for b in batches), runner.skipped, time.perf_counter() - start,
-                       runner.model_seconds)
+    width, height = (plan.out_width, plan.out_height) if block is None else (block.window.width, block.window.height)
+    return ApplyReport(getattr(sink, "path", "<memory>"), width, height, plan.scale, sum(len(b) for b in batches),
+                       runner.skipped, time.perf_counter() - start, runner.model_seconds)

@@ -6,6 +6,7 @@ onto the target in one step; a failure, an interruption or a cancel removes it.
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
@@ -79,6 +80,15 @@ class StagedFile:
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
             self.abort()
+
+
+def staged_leftovers(path: str) -> list:
+    """Temporary files ``StagedFile`` began for ``path`` and never renamed nor removed (the process writing
+    them was killed): ``.NAME.XXXXXXXX.*partial.EXT`` beside it, and GDAL's side files of those."""
+    folder = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(os.path.normpath(path))
+    pattern = f".{glob.escape(name)}.{'[0-9a-f]' * 8}.*partial*"
+    return sorted(glob.glob(os.path.join(glob.escape(folder), pattern)))
 
 
 def write_staged(path: str, write: Callable[[str], None], overwrite: bool = True, what: str = "file") -> str:

@@ -123,6 +123,27 @@ def raster_with_metadata(key: str) -> Callable[[str], bool]:
     return check
 
 
+def apply_output(path: str) -> Optional[dict]:
+    """What an existing output of ``sr4rs apply`` says of itself (its SR4RS_* metadata, ``width``, ``height``),
+    if ``path`` is one and reads to its last pixel; else None."""
+    if not os.path.isfile(path):
+        return None
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+        meta = ds.GetMetadata() if ds is not None else {}
+        if not meta or "SR4RS_SCALE" not in meta:
+            return None
+        w, h, n = ds.RasterXSize, ds.RasterYSize, ds.RasterCount
+        if ds.GetRasterBand(n).ReadRaster(w - 1, h - 1, 1, 1) is None:  # the last block decodes: the file is whole
+            return None
+        return {**{k: v for k, v in meta.items() if k.startswith("SR4RS_")}, "width": w, "height": h}
+    except RuntimeError:
+        return None
+    finally:
+        gdal.PopErrorHandler()
+
+
 def png_file(path: str) -> bool:
     if not os.path.isfile(path):
         return False

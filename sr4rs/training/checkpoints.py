@@ -72,11 +72,14 @@ class Counters:
 class Checkpoints:
     """Saves and restores a run's state, keeping the newest ``keep`` of the checkpoints this run wrote."""
 
-    def __init__(self, gan: SRGAN, counters: Counters, cfg, keep: int):
+    def __init__(self, gan: SRGAN, counters: Counters, cfg, keep: int, folder: Optional[str] = None):
+        """``folder``: where a worker other than the chief writes its (discarded) checkpoints instead."""
         self.gan, self.counters, self.cfg = gan, counters, cfg
         self.checkpoint = tf.train.Checkpoint(**gan.trackables(), step=counters.step, epoch=counters.epoch,
                                               phase=counters.phase)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, cfg.save_ckpt, max_to_keep=keep) \
+        self.folder = folder or cfg.save_ckpt
+        self.prefix = cfg.ckpt_prefix if folder is None else os.path.join(folder, os.path.basename(cfg.ckpt_prefix))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.folder, max_to_keep=keep) \
             if cfg.ckpt_folder else None
         self.keep, self.written = keep, []
 
@@ -126,8 +129,8 @@ class Checkpoints:
         """Save the state; a failure (a full disk, a folder gone read-only) removes what it began to write
         and keeps the earlier checkpoints."""
         number = self.counters["step"] if self.manager is not None else self.counters["epoch"] - 1
-        prefix = os.path.join(self.cfg.save_ckpt, f"ckpt-{number}") if self.manager is not None \
-            else f"{self.cfg.ckpt_prefix}-{number}"
+        prefix = os.path.join(self.folder, f"ckpt-{number}") if self.manager is not None \
+            else f"{self.prefix}-{number}"
         try:
             return self.manager.save(checkpoint_number=number) if self.manager is not None else self._write(prefix)
         except (tf.errors.OpError, OSError) as err:

@@ -88,6 +88,9 @@ class TrainConfig:
         if not self.logdir:
             return None
         return self.logdir if self.ckpt_folder else self.logdir + self.run_name
+    # Beyond one device: tf.distribute (see sr4rs.training.distribute) and float16 compute on GPUs.
+    strategy: str = "none"  # none, mirrored (the GPUs of this machine) or multiworker (the workers of TF_CONFIG)
+    mixed_precision: bool = False
 
     @property
     def use_gan(self) -> bool:
@@ -144,6 +147,11 @@ def _check_robust(cfg: TrainConfig) -> None:
             raise InputError(f"--{name} {value} is out of range: give {low:g} to {high:g}")
     if cfg.samweight < 0:
         raise InputError(f"--samweight must be 0 or more, received {cfg.samweight}")
+    from .distribute import STRATEGIES, check_tf_config
+
+    if cfg.strategy not in STRATEGIES:
+        raise InputError(f"unknown --strategy '{cfg.strategy}': choose {', '.join(STRATEGIES)}")
+    check_tf_config(cfg.strategy)
 
 
 def _reads(cfg: TrainConfig):

@@ -8,6 +8,7 @@ from typing import Tuple
 from ..errors import InputError
 from ..io.patches import describe_patches, describe_sets, is_patch_set
 from ..io.rasters import read_info
+from ..io.shards import describe_shards, is_shards
 from ..nets import is_fusion
 from .config import TrainConfig
 
@@ -72,12 +73,40 @@ def _sets(cfg: TrainConfig) -> TrainingData:
                          "sets": list(cfg.lr_patches)})
 
 
+def _shards(cfg: TrainConfig) -> TrainingData:
+    if cfg.hr_patches:
+        raise InputError("--lr_patches are shards folders (each shard holds its target): drop --hr_patches")
+    d = describe_shards(list(cfg.lr_patches))
+    if cfg.valid_lr_patches:
+        if not all(is_shards(p) for p in cfg.valid_lr_patches):
+            raise InputError("--valid_lr_patches: give shards folders too, made with the same settings")
+        v = describe_shards(list(cfg.valid_lr_patches))
+        if (v.kind, v.factors, v.patch_size) != (d.kind, d.factors, d.patch_size):
+            raise InputError("validation shards differ from the training shards: make both from the same extraction")
+    summary = {"patches": d.count, "shards": len(d.shards), "patch_size": d.patch_size, "factors": list(d.factors),
+               "folders": list(cfg.lr_patches)}
+    inputs = tuple((len(b), f) for b, f in zip(d.input_bands, d.factors))
+    if d.kind == "sets":
+        return TrainingData(True, d.count, inputs, d.input_bands, tuple(cfg.bands) or d.target_bands, summary)
+    ratio = d.factors[0]
+    if ratio < 2 or ratio & (ratio - 1) or len(d.input_bands[0]) != len(d.target_bands):
+        raise InputError(f"the shards' LR/HR pairs have ratio {ratio} and {len(d.input_bands[0])}/"
+                         f"{len(d.target_bands)} bands: the networks take the same bands at a power-of-two ratio")
+    names = tuple(cfg.bands) or d.input_bands[0]
+    return TrainingData(False, d.count, inputs, (names,), names, summary)
+
+
+def _kind(cfg: TrainConfig):
+    """How the training data is given: patches images (with --hr_patches), patch sets, or shards."""
+    kinds = {"shards" if is_shards(p) else "sets" if is_patch_set(p) else "images" for p in cfg.lr_patches}
+    if len(kinds) > 1:
+        raise InputError("--lr_patches mixes patch set folders, shards folders and patches images: give one kind")
+    return {"shards": _shards, "sets": _sets}.get(kinds.pop() if kinds else "images", _pairs)
+
+
 def describe_data(cfg: TrainConfig) -> TrainingData:
     """The training data, checked against the validation data, the network and the flags."""
-    sets = [is_patch_set(p) for p in cfg.lr_patches]
-    if any(sets) and not all(sets):
-        raise InputError("--lr_patches mixes patch set folders and patches images: give one kind")
-    data = _sets(cfg) if sets and all(sets) else _pairs(cfg)
+    data = _kind(cfg)(cfg)
     if is_fusion(cfg.arch) != data.fusion:
         raise InputError(f"--arch {cfg.arch} trains on {'patch sets' if is_fusion(cfg.arch) else 'LR/HR patches'}, "
                          f"but --lr_patches are {'patch sets' if data.fusion else 'LR/HR patches images'}: "
@@ -107,8 +136,11 @@ def describe_data(cfg: TrainConfig) -> TrainingData:
 def datasets(cfg: TrainConfig, data: TrainingData):
     """The training and validation datasets (patches read and checked: no NaN; pairs with an all-fill patch are
     skipped and counted, and at least --batchsize pairs must remain)."""
-    from ..data.datasets import PatchesDataset, PatchSetDataset
+    from ..data.datasets import PatchesDataset, PatchSetDataset, ShardedDataset
 
+    if is_shards(cfg.lr_patches[0]):
+        return (ShardedDataset(list(cfg.lr_patches)),
+                ShardedDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
     if data.fusion:
         return (PatchSetDataset(list(cfg.lr_patches)),
                 PatchSetDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)

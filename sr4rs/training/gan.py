@@ -13,6 +13,7 @@ from ..nets import build_generator
 from ..nets.discriminator import build as build_discriminator
 from .config import TrainConfig
 from .data import TrainingData
+from .distribute import precision
 from .losses import DRIFT, GRADIENT_PENALTY, Losses
 
 ADAM_EPSILON = 1e-8
@@ -21,17 +22,27 @@ ADAM_EPSILON = 1e-8
 class SRGAN:
     """Everything a training step touches; ``trackables`` is what a checkpoint saves."""
 
-    def __init__(self, cfg: TrainConfig, data: TrainingData, total_steps: int = 1):
-        self.cfg = cfg
+    def __init__(self, cfg: TrainConfig, data: TrainingData, total_steps: int = 1, strategy=None):
+        self.cfg, self.data = cfg, data
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        # Variables made in the strategy's scope live on every replica; layers made under the mixed policy
+        # compute in float16 with float32 weights.
+        with self.strategy.scope():
+            with precision(cfg.mixed_precision):
+                self._build(cfg, data, total_steps)
+            self.losses = Losses(cfg, data.scale if not data.fusion else 1)  # VGG features in float32
+        self.pretrain_step = self._replicated(self._pretrain_step)
+        self.train_step = self._replicated(self._train_step)
+
+    def _build(self, cfg: TrainConfig, data: TrainingData, total_steps: int) -> None:
+        self.generator = self.build_generator()
         nbands, scale = data.inputs[0][0], data.scale
-        self.generator = build_generator(cfg.arch, data.inputs if data.fusion else nbands, scale, cfg.depth,
-                                         cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
         self.discriminator = build_discriminator(nbands, scale, cfg.depth) if cfg.use_gan else None
-        self.losses = Losses(cfg, scale if not data.fusion else 1)
         # Adam as SR4RS has it (TensorFlow 1's: epsilon 1e-8); it pre-trains with Adam's default beta1.
-        self.g_opt = keras.optimizers.Adam(learning_rate(cfg, total_steps), beta_1=cfg.adam_b1, epsilon=ADAM_EPSILON)
-        self.d_opt = keras.optimizers.Adam(cfg.adam_lr, beta_1=cfg.adam_b1, epsilon=ADAM_EPSILON)
-        self.p_opt = keras.optimizers.Adam(cfg.adam_lr, epsilon=ADAM_EPSILON)
+        self.g_opt = _optimizer(cfg, learning_rate(cfg, total_steps), cfg.adam_b1)
+        self.d_opt = _optimizer(cfg, cfg.adam_lr, cfg.adam_b1)
+        self.p_opt = _optimizer(cfg, cfg.adam_lr, 0.9)
         self.g_opt.build(self.generator.trainable_variables)
         self.p_opt.build(self.generator.trainable_variables)
         if cfg.use_gan:
@@ -41,10 +52,42 @@ class SRGAN:
         self.rng = tf.random.Generator.from_seed(cfg.seed) if cfg.seed is not None \
             else tf.random.Generator.from_non_deterministic_state()
         # The exponential moving average of the generator's weights: what validation sees and what is exported.
-        self.shadow = [tf.Variable(v, trainable=False, name=f"ema_{i}") for i, v in
-                       enumerate(self.generator.trainable_variables)] if cfg.ema > 0 else []
-        self.pretrain_step = tf.function(self._pretrain_step, reduce_retracing=True)
-        self.train_step = tf.function(self._train_step, reduce_retracing=True)
+        # Every replica computes the same average: the first one's is kept.
+        self.shadow = [tf.Variable(v, trainable=False, name=f"ema_{i}",
+                                   aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                       for i, v in enumerate(self.generator.trainable_variables)] if cfg.ema > 0 else []
+
+    def build_generator(self):
+        cfg, data = self.cfg, self.data
+        return build_generator(cfg.arch, data.inputs if data.fusion else data.inputs[0][0], data.scale, cfg.depth,
+                               cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
+
+    def plain_generator(self):
+        """The generator as one float32 model on this device, whatever the strategy and precision of training
+        (what is exported)."""
+        if self.replicas == 1 and not self.cfg.mixed_precision and \
+                not getattr(self.strategy, "cluster_resolver", None):
+            return self.generator
+        generator = self.build_generator()
+        generator.set_weights(self.generator.get_weights())
+        return generator
+
+    def _replicated(self, step):
+        """``step`` run on every replica on its part of the global batch; its logs averaged over the replicas."""
+        strategy = self.strategy
+
+        def run(lr, hr):
+            logs = strategy.run(step, args=(lr, hr))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in logs.items()}
+
+        return tf.function(run, reduce_retracing=True)
+
+    def _for_gradients(self, optimizer, loss):
+        """The loss whose gradients a replica contributes: its share of the global batch's (the replicas'
+        gradients are summed), scaled up against float16 underflow in mixed precision."""
+        if self.replicas > 1:
+            loss = loss / self.replicas
+        return optimizer.scale_loss(loss)
 
     def trackables(self) -> Dict[str, object]:
         tracked = dict(generator=self.generator, g_opt=self.g_opt, p_opt=self.p_opt, rng=self.rng)
@@ -62,9 +105,9 @@ class SRGAN:
         return nets
 
     def estimates(self, lr_n, training: bool = False):
-        """The generator's outputs as a list, coarsest scale first (a single output is a list of one)."""
+        """The generator's outputs as a list, coarsest scale first (a single output is a list of one), float32."""
         out = self.generator(lr_n, training=training)
-        return list(out) if isinstance(out, (list, tuple)) else [out]
+        return [tf.cast(o, tf.float32) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
     def _normalised(self, lr, hr):
         """Inputs (one tensor, or one per input of a fusion network) and target, scaled as the network sees them."""
@@ -80,8 +123,9 @@ class SRGAN:
             fakes = self.estimates(lr_n, training=True)
             l1, l2 = self.losses.pixel(reals, fakes)
             total = cfg.l1weight * l1 + cfg.l2weight * l2
+            scaled = self._for_gradients(self.p_opt, total)
         variables = self.generator.trainable_variables
-        self.p_opt.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self.p_opt.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return {"loss": total, "l1": l1, "l2": l2}
 
     def discriminator_loss(self, reals, fakes, alpha):
@@ -113,7 +157,8 @@ class SRGAN:
         alpha = self.rng.uniform([tf.shape(reals[0])[0], 1, 1, 1])
         with tf.GradientTape() as tape:
             d_loss = self.discriminator_loss(reals, self.estimates(lr_n, training=True), alpha)
-        self.d_opt.apply_gradients(zip(tape.gradient(d_loss, dis.trainable_variables), dis.trainable_variables))
+            scaled = self._for_gradients(self.d_opt, d_loss)
+        self.d_opt.apply_gradients(zip(tape.gradient(scaled, dis.trainable_variables), dis.trainable_variables))
         return d_loss
 
     def _train_step(self, lr, hr):
@@ -124,8 +169,9 @@ class SRGAN:
             logs["dis"] = self._discriminator_step(lr_n, reals)
         with tf.GradientTape() as tape:
             terms = self.generator_terms(reals, self.estimates(lr_n, training=True))
+            scaled = self._for_gradients(self.g_opt, terms["loss"])
         variables = self.generator.trainable_variables
-        self.g_opt.apply_gradients(zip(tape.gradient(terms["loss"], variables), variables))
+        self.g_opt.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         self._update_shadow()
         logs.update(terms)
         return logs
@@ -174,6 +220,13 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self):
         return {"peak": self.peak, "total_steps": self.total, "warmup": self.warmup}
+
+
+def _optimizer(cfg: TrainConfig, rate, beta_1: float):
+    """Adam; in mixed precision, with dynamic loss scaling (it unscales the gradients and skips a step whose
+    gradients overflowed)."""
+    optimizer = keras.optimizers.Adam(rate, beta_1=beta_1, epsilon=ADAM_EPSILON)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if cfg.mixed_precision else optimizer
 
 
 def learning_rate(cfg: TrainConfig, total_steps: int):

@@ -5,7 +5,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Dict, Optional
 
 from ..errors import TrainingError
@@ -39,10 +39,13 @@ def check_data(cfg: TrainConfig) -> TrainingData:
 class _Run:
     """One training run's state: networks, checkpoints, data and monitoring."""
 
-    def __init__(self, cfg: TrainConfig, desc: TrainingData):
+    def __init__(self, cfg: TrainConfig, desc: TrainingData, strategy=None):
         import keras
 
-        self.cfg, self.desc = cfg, desc
+        from .distribute import is_chief
+
+        self.cfg, self.desc, self.strategy = cfg, desc, strategy
+        self.chief = strategy is None or is_chief(strategy)  # the one process that writes
         if cfg.seed is not None:
             keras.utils.set_random_seed(cfg.seed)
         # Patches are read and checked before anything is written (pairs with an all-fill patch left out).
@@ -51,9 +54,11 @@ class _Run:
         if self.skipped:
             log.warning("%d of %d patch pairs are all fill (0 or the nodata value) and were left out",
                         self.skipped, desc.count)
+        self.checkpoints, self.folder, self.made = None, None, []
+        if not self.chief:
+            return  # only the chief writes the run's flags and checkpoints
         folder = cfg.save_ckpt if cfg.ckpt_folder else os.path.dirname(os.path.abspath(cfg.ckpt_prefix))
         self.made = _missing_folders(folder)
-        self.checkpoints = None
         try:
             os.makedirs(folder, exist_ok=True)
             cfg.save()
@@ -67,14 +72,20 @@ class _Run:
         from .gan import SRGAN
         from .monitoring import Monitor
 
+        from .distribute import WorkerFolder, check_batch
+
         cfg = self.cfg
+        if self.strategy is not None:
+            check_batch(cfg.batchsize, self.strategy)
         self.steps_per_epoch = self.source.count // cfg.batchsize
-        self.gan = SRGAN(cfg, self.desc, total_steps=self.steps_per_epoch * cfg.epochs)
+        self.gan = SRGAN(cfg, self.desc, total_steps=self.steps_per_epoch * cfg.epochs, strategy=self.strategy)
         self.counters = Counters()
-        self.checkpoints = Checkpoints(self.gan, self.counters, cfg, cfg.keep_ckpt)
+        self.folder = WorkerFolder(cfg.save_ckpt, self.chief)
+        self.checkpoints = Checkpoints(self.gan, self.counters, cfg, cfg.keep_ckpt,
+                                       folder=None if self.chief else self.folder.path)
         if cfg.load_ckpt is not None:
             self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
-        self.monitor = Monitor(cfg)
+        self.monitor = Monitor(cfg if self.chief else replace(cfg, logdir=None, preview=None))
 
     def learning_rate(self) -> float:
         """The generator optimiser's learning rate now (a schedule's current value)."""
@@ -82,8 +93,11 @@ class _Run:
         return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
     def discard(self) -> None:
-        """A run that saved no checkpoint takes back its saved flags and the folders it made."""
-        if self.checkpoints is None or self.checkpoints.latest is None:
+        """A run that saved no checkpoint takes back its saved flags and the folders it made; a worker other
+        than the chief removes its private checkpoints."""
+        if self.folder is not None:
+            self.folder.close()
+        if self.chief and (self.checkpoints is None or self.checkpoints.latest is None):
             remove_quietly(self.cfg.config_path)
             for folder in self.made:  # deepest first
                 try:
@@ -102,8 +116,13 @@ class _Run:
             crop = progressive_fraction(epoch, cfg.epochs) if cfg.progressive else None
             transform = make_transform(self.desc.scale, cfg.degradation, cfg.blur_max, cfg.anisotropic, cfg.noise,
                                        cfg.shift, crop)
-        return self.source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed, drop_remainder=True,
-                                   transform=transform)
+        batches = self.source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed,
+                                      drop_remainder=True, transform=transform)
+        if self.strategy is None:
+            return batches
+        from .distribute import distribute_dataset
+
+        return distribute_dataset(self.strategy, batches)
 
     def epoch(self, phase: str, phase_index: int, last_good: Optional[str], on_step, cancel) -> Dict[str, float]:
         """One epoch of ``phase``; the mean of each loss term."""
@@ -163,7 +182,12 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
             raise TrainingError(f"--load_ckpt '{cfg.load_ckpt}' holds no checkpoint: give the --save_ckpt folder "
                                 "of an earlier run (or drop --load_ckpt to start afresh)")
     desc = check_data(cfg)
-    run = _Run(cfg, desc)
+    strategy = None
+    if cfg.strategy != "none":
+        from .distribute import make_strategy
+
+        strategy = make_strategy(cfg.strategy)  # before any other TensorFlow operation
+    run = _Run(cfg, desc, strategy)
     start = time.perf_counter()
     try:
         run.prepare()
@@ -171,12 +195,13 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
     except BaseException:
         run.discard()
         raise
+    run.folder.close()
     result.seconds = time.perf_counter() - start
-    if cfg.savedmodel:
+    if cfg.savedmodel and run.chief:
         if cancel is not None:
             cancel.check()
         run.gan.keep_averaged_weights()
-        result.savedmodel = export(cfg, run.gan.generator, desc, result)
+        result.savedmodel = export(cfg, run.gan.plain_generator(), desc, result)
     return result
 
 

@@ -62,7 +62,8 @@ class Losses:
 
     def adversarial(self, dis, reals, fakes):
         """(discriminator loss, generator loss, the discriminator's scores of the reals)."""
-        d_real, d_fake = dis(reals, training=True), dis(fakes, training=True)
+        d_real = tf.cast(dis(reals, training=True), tf.float32)  # float16 in mixed precision
+        d_fake = tf.cast(dis(fakes, training=True), tf.float32)
         if self.cfg.losstype == "LSGAN":
             return (tf.reduce_mean(tf.square(d_real - 1) + tf.square(d_fake)),
                     tf.reduce_mean(tf.square(d_fake - 1)), d_real)
@@ -75,7 +76,7 @@ class Losses:
         mixed = [r + alpha * (f - r) for r, f in zip(reals, fakes)]
         with tf.GradientTape() as tape:
             tape.watch(mixed)
-            score = tf.reduce_sum(dis(mixed, training=True))
+            score = tf.reduce_sum(tf.cast(dis(mixed, training=True), tf.float32))
         grads = tape.gradient(score, mixed)
         norms = [tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3]) + 1e-12) for g in grads]
         return tf.reduce_mean([tf.reduce_mean(tf.square(n - 1.0)) for n in norms])

@@ -57,7 +57,7 @@ def validate(gen, cfg: TrainConfig, source) -> Dict[str, float]:
         inputs = [tf.cast(x, tf.float32) for x in (lr if isinstance(lr, tuple) else (lr,))]
         scaled = [x * cfg.lr_scale for x in inputs]
         out = gen(scaled if len(scaled) > 1 else scaled[0], training=False)
-        sr = (out[-1] if isinstance(out, (list, tuple)) else out) / cfg.hr_scale
+        sr = tf.cast(out[-1] if isinstance(out, (list, tuple)) else out, tf.float32) / cfg.hr_scale
         # the baseline: the bands being super-resolved (a fusion network's coarsest input), bicubic
         bic = tf.image.resize(inputs[-1], tf.shape(hr)[1:3], method="bicubic")
         se_sr += float(tf.reduce_sum(tf.square(sr - hr)))
@@ -90,7 +90,7 @@ def write_previews(writer, gen, preview: np.ndarray, cfg: TrainConfig, step: int
     outputs = gen(preview * cfg.lr_scale, training=False)
     with writer.as_default(step=step):
         for i, out in enumerate(outputs):
-            x = out[..., :3]
+            x = tf.cast(out[..., :3], tf.float32)
             mean, std = tf.reduce_mean(x), tf.math.reduce_std(x)
             img = tf.clip_by_value((x - (mean - 2 * std)) / (4 * std + 1e-12), 0.0, 1.0)
             tf.summary.image(f"preview/scale_{i}", img, step=step)
