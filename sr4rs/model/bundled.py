@@ -9,7 +9,7 @@ from .contract import ModelMetadata, read_metadata
 
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundled")
 # The model used for an input of this many bands when none is named.
-DEFAULTS = {3: "landsat-rgb-x4"}
+DEFAULTS = {3: "landsat-rgb-x4", 4: "s2-rgbn-x4"}
 DEFAULT_MODEL = "landsat-rgb-x4"
 
 
