@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import LANDSAT, RGBN, ROOT, read
+from conftest import DATA, LANDSAT, RGBN, ROOT, read
 
 try:
     import deepaas  # noqa: F401
@@ -195,7 +195,8 @@ def _zip(members):
 BAD = {
     "not a raster": (dict(content=b"plain text, no image\n" * 10), 400, "not a raster"),
     "wrong band count": (dict(path=RGBN, model="landsat-rgb-x4"), 400, "band"),
-    "no model for the band count": (dict(path=RGBN), 400, "no bundled model takes 4 band(s)"),
+    "no model for the band count": (dict(path=os.path.join(DATA, "s2_heldout_60m.tif")), 400,
+                                    "no bundled model takes 2 band(s)"),
     "unknown model": (dict(path=LANDSAT, model="no-such-model"), 400, "unknown model 'no-such-model'"),
     "a path as model": (dict(path=LANDSAT, model="../../etc"), 400, "not valid"),
     "empty upload": (dict(content=b""), 400, "empty"),

@@ -10,7 +10,9 @@ from ... import api
 from .predict import ACCEPTS, TIFF
 
 # TrainConfig fields the server fills itself: checkpoints and exports stay in its folders.
-SERVER_FIELDS = ("save_ckpt", "load_ckpt", "finetune", "savedmodel", "preview", "logdir")
+# Set by the service, not by clients: paths and their layout, and how the run is spread (one process here).
+SERVER_FIELDS = ("save_ckpt", "load_ckpt", "finetune", "savedmodel", "preview", "logdir", "ckpt_folder", "no_parents",
+                 "preview_crop", "run_name", "strategy")
 PATH_FIELDS = ("lr_patches", "hr_patches", "valid_lr_patches", "valid_hr_patches", "vggfile")
 CHOICES = {"arch": tuple(api.NETWORKS), "losstype": tuple(api.LOSS_TYPES), "vggfeatures": tuple(api.VGG_FEATURES),
            "degradation": tuple(api.DEGRADATIONS), "lr_schedule": tuple(api.SCHEDULES)}

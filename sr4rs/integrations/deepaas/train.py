@@ -52,6 +52,7 @@ def build_config(args: Dict[str, object], work: str) -> api.TrainConfig:
     values.setdefault("hr_patches", ())
     values["savedmodel"] = settings.trained_model_path(str(args.get("model_name") or ""))
     values["save_ckpt"] = os.path.join(work, "ckpt")
+    values["ckpt_folder"] = True  # sr4rs's layout: the run's checkpoints in that folder
     if args.get("finetune_from"):
         values["load_ckpt"] = settings.find_model(str(args["finetune_from"])).path
         values["finetune"] = True
