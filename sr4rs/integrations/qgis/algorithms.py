@@ -304,8 +304,8 @@ class Train(Sr4rsAlgorithm):
                       arch=ARCHS[self.parameterAsEnum(parameters, "ARCH", context)], vggweight=0.0,
                       seed=self.optional_int(parameters, "SEED", context),
                       augment=self.parameterAsBoolean(parameters, "AUGMENT", context),
-                      save_ckpt=self.parameterAsString(parameters, "CHECKPOINTS", context), savedmodel=output,
-                      overwrite=True, **numbers, **ints)
+                      save_ckpt=self.parameterAsString(parameters, "CHECKPOINTS", context), ckpt_folder=True,
+                      savedmodel=output, overwrite=True, **numbers, **ints)
         result = run_task("train", config, feedback)
         feedback.pushInfo(f"exported {result['savedmodel']} after {result['epochs']} epochs")
         return {"OUTPUT": output, "CHECKPOINTS": config["save_ckpt"]}
