@@ -37,7 +37,9 @@ def qgis(tmp_path_factory):
     enable = subprocess.run([qgis_process, "plugins", "enable", "sr4rs_qgis"], capture_output=True, text=True,
                             env=env, timeout=120)
     assert enable.returncode == 0, enable.stderr
-    return {"bin": qgis_process, "env": env, "base": base, "zip": archive}
+    # QGIS writes statistics beside the rasters it opens (.aux.xml): the tests give it a copy of the crop.
+    gdal.Translate(str(base / "landsat.tif"), LANDSAT)
+    return {"bin": qgis_process, "env": env, "base": base, "zip": archive, "landsat": str(base / "landsat.tif")}
 
 
 def qgis_process(qgis, *args, env=None, timeout=300):
@@ -79,8 +81,8 @@ def test_qgis_process_lists_the_algorithms(qgis):
 def test_qgis_process_super_resolves_a_geotiff(qgis):
     """The bundled model picked for three bands, the output x4 on the same grid, pixels those of sr4rs."""
     out = qgis["base"] / "work" / "sr.tif"
-    proc = qgis_process(qgis, "run", "sr4rs:superresolve", "--", f"INPUT={LANDSAT}", "OUTPUT=sr.tif", "NODATA=0",
-                        "TILE_SIZE=256")
+    proc = qgis_process(qgis, "run", "sr4rs:superresolve", "--", f"INPUT={qgis['landsat']}", "OUTPUT=sr.tif",
+                        "NODATA=0", "TILE_SIZE=256")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "landsat-rgb-x4" in proc.stdout and "100 - done" in proc.stdout
     src, dst = gdal.Open(LANDSAT), gdal.Open(str(out))
@@ -96,7 +98,7 @@ def test_qgis_process_super_resolves_a_geotiff(qgis):
 def test_a_python_without_sr4rs_is_named_with_the_fix(qgis):
     env = dict(qgis["env"], SR4RS_PYTHON=SYSTEM_PYTHON)
     env.pop("PYTHONPATH")
-    proc = qgis_process(qgis, "run", "sr4rs:superresolve", "--", f"INPUT={LANDSAT}", "OUTPUT=none.tif", env=env)
+    proc = qgis_process(qgis, "run", "sr4rs:superresolve", "--", f"INPUT={qgis['landsat']}", "OUTPUT=none.tif", env=env)
     text = proc.stdout + proc.stderr
     assert f"sr4rs is not importable from {SYSTEM_PYTHON}" in text and "Python with sr4rs" in text
     assert not os.path.exists(qgis["base"] / "work" / "none.tif")
@@ -106,7 +108,7 @@ def test_cancel_through_the_processing_feedback_leaves_nothing(qgis):
     folder = qgis["base"] / "cancel"
     folder.mkdir()
     out = harness(qgis, "run", {"steps": [{"id": "sr4rs:superresolve", "cancel_at": 0.1, "params": {
-        "INPUT": LANDSAT, "OUTPUT": str(folder / "sr.tif"), "TILE_SIZE": 32, "BATCH_SIZE": 1}}]})
+        "INPUT": qgis["landsat"], "OUTPUT": str(folder / "sr.tif"), "TILE_SIZE": 32, "BATCH_SIZE": 1}}]})
     step = out["steps"][0]
     assert "sr4rs" in out["providers"]
     assert step["cancelled_at"] is not None and step["cancelled_at"] < 50, step
@@ -123,13 +125,13 @@ def test_extract_train_evaluate_and_a_product_in_qgis(qgis, tmp_path):
     product = make_sentinel2(tmp_path, level="L2A", baseline="04.00", as_zip=True)
     w = tmp_path
     steps = [
-        {"id": "sr4rs:extract", "params": {"HR": LANDSAT, "FACTOR": 4, "PATCH_SIZE": 8, "STEP": 4, "NODATA": 0,
+        {"id": "sr4rs:extract", "params": {"HR": qgis["landsat"], "FACTOR": 4, "PATCH_SIZE": 8, "STEP": 4, "NODATA": 0,
                                            "NODATA_RULE": 0, "COMPRESSION": 1, "OUT_LR": str(w / "lr.tif"),
                                            "OUT_HR": str(w / "hr.tif")}},
         {"id": "sr4rs:train", "params": {"LR_PATCHES": str(w / "lr.tif"), "HR_PATCHES": str(w / "hr.tif"),
                                          "ARCH": 0, "DEPTH": 4, "NRESBLOCKS": 1, "EPOCHS": 1, "BATCHSIZE": 4,
                                          "SEED": 1, "CHECKPOINTS": str(w / "ckpt"), "OUTPUT": str(w / "model")}},
-        {"id": "sr4rs:evaluate", "params": {"HR": LANDSAT, "SAVEDMODEL": str(w / "model"), "NODATA": 0,
+        {"id": "sr4rs:evaluate", "params": {"HR": qgis["landsat"], "SAVEDMODEL": str(w / "model"), "NODATA": 0,
                                             "OUT_FOLDER": str(w / "eval")}},
         {"id": "sr4rs:superresolve_product", "params": {"PRODUCT": product, "BANDS": [3, 2, 1],
                                                         "OUTPUT": str(w / "s2.tif")}},
@@ -148,9 +150,8 @@ def test_extract_train_evaluate_and_a_product_in_qgis(qgis, tmp_path):
 
 def test_every_parameter_has_a_widget_in_the_dialog(qgis, tmp_path):
     """The dialog drawn offscreen (docs/qgis_dialog.png is this picture, with the Landsat crop loaded)."""
-    png, layer = tmp_path / "dialog.png", str(tmp_path / "landsat.tif")
-    gdal.Translate(layer, LANDSAT)  # a copy: QGIS writes its statistics beside the layers it draws
-    out = harness(qgis, "dialog", {"ids": list(ALGORITHMS), "png": str(png), "layers": [layer]})
+    png = tmp_path / "dialog.png"
+    out = harness(qgis, "dialog", {"ids": list(ALGORITHMS), "png": str(png), "layers": [qgis["landsat"]]})
     for algorithm in ALGORITHMS:
         assert out[algorithm]["widgets"] == out[algorithm]["parameters"], algorithm
     # The model made for the layer's three bands is preselected.
