@@ -62,8 +62,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "${PIP[@]}" install --upgrade pip setuptools wheel numpy
   # GDAL's bindings must match the system library and build against the venv's numpy,
   # otherwise osgeo.gdal_array is silently left out.
-  if ! "$VENV/bin/python" -c "from osgeo import gdal_array, gdal; import sys; sys.exit(gdal.__version__ != '$(gdal-config --version)')" 2>/dev/null; then
-    "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps "GDAL==$(gdal-config --version)"
+  gdal_ok() { "$VENV/bin/python" -c "from osgeo import gdal_array, gdal; import sys; sys.exit(gdal.__version__ != '$(gdal-config --version)')" 2>/dev/null; }
+  if ! gdal_ok; then
+    # Debian's python3-numpy (pulled in by QGIS, OTB...) puts its older headers in Python's include folder:
+    # the venv's numpy headers go first, or gdal_array is built for the wrong numpy and fails to import.
+    numpy_include=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
+    CFLAGS="-I$numpy_include ${CFLAGS:-}" "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps \
+      "GDAL==$(gdal-config --version)"
+    gdal_ok || { echo "setup: error: GDAL's Python bindings were built but do not import: see the messages of" \
+                      "'$VENV/bin/python -c \"from osgeo import gdal_array\"'" >&2; exit 1; }
   fi
   req=requirements.txt
   if command -v nvidia-smi >/dev/null 2>&1 && [ -z "${SR4RS_CPU_ONLY:-}" ]; then
