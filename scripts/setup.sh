@@ -67,7 +67,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     # Debian's python3-numpy (pulled in by QGIS, OTB...) puts its older headers in Python's include folder:
     # the venv's numpy headers go first, or gdal_array is built for the wrong numpy and fails to import.
     numpy_include=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
-    CFLAGS="-I$numpy_include ${CFLAGS:-}" "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps \
+    CPPFLAGS="-I$numpy_include ${CPPFLAGS:-}" "${PIP[@]}" install --no-build-isolation --force-reinstall --no-deps \
       "GDAL==$(gdal-config --version)"
     gdal_ok || { echo "setup: error: GDAL's Python bindings were built but do not import: see the messages of" \
                       "'$VENV/bin/python -c \"from osgeo import gdal_array\"'" >&2; exit 1; }
