@@ -33,7 +33,8 @@ from .io.rasters import GdalSource, parse_creation_options, read_info
 from .io.source import MemorySink, MemorySource, RasterInfo
 from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
 from .model.contract import InputSpec, ModelMetadata, read_metadata
-from .model.load import LoadedModel, SessionModel, check_model_dir, load_model as _load_model
+from .model.load import (LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly,
+                         load_model as _load_model)
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress, Work
@@ -48,7 +49,7 @@ __all__ = [
     "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
     "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
     "check_out_dir", "default_model_path", "describe_model", "evaluate", "extract", "extract_patches",
-    "format_table", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
+    "format_table", "import_tensorflow_quietly", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
     "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "resolve_output", "run_evaluation",
     "super_resolve", "train", "write_quicklook",
     # many scenes, scenes cut into blocks

@@ -21,17 +21,9 @@ def quiet_tensorflow() -> None:
     messages."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401 (imported here, with stderr silenced)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    from ..api import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 
 class SignalCancel:

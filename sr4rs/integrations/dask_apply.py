@@ -61,30 +61,12 @@ _LOCK = threading.Lock()
 _LOADS = [0]
 
 
-def _quiet_tensorflow() -> None:
-    """TensorFlow imported with its C++ start-up notices (absl, oneDNN) sent to /dev/null: a worker's log
-    keeps to what matters."""
-    import sys
-
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _model(job: Job) -> api.LoadedModel:
     """The job's model, loaded at this worker's first task and kept for the next ones."""
     key = (job.model, job.scale)
     with _LOCK:
         if key not in _MODELS:
-            _quiet_tensorflow()
+            api.import_tensorflow_quietly()
             _MODELS[key] = api.load_model(job.model, scale=job.scale)
             _LOADS[0] += 1
         return _MODELS[key]

@@ -22,6 +22,24 @@ def _tf():
     return tf
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up notices (absl, oneDNN), which TF_CPP_MIN_LOG_LEVEL does not
+    silence, sent to /dev/null; nothing if it is imported already."""
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401 (imported here, with stderr silenced)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def check_model_dir(path: str) -> None:
     """A ModelError unless ``path`` is a SavedModel folder."""
     if not os.path.exists(path):
