@@ -3,9 +3,12 @@ ServiceError crosses from DEEPaaS's worker processes to the server (it pickles) 
 turns it into the answer."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import tempfile
 import traceback
-from typing import Dict
+from typing import Dict, Iterator
 
 from ...errors import Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError, first_line
 from .uploads import safe_message
@@ -46,3 +49,20 @@ def service_error(err: BaseException, names: Dict[str, str]) -> ServiceError:
         return ServiceError(status, "out of memory: send a smaller area, or try again later")
     LOG.error("unexpected failure: %s", "".join(traceback.format_exception(err)))
     return ServiceError(status, f"internal error ({type(err).__name__}): the server's log has the details")
+
+
+@contextlib.contextmanager
+def request_folder(prefix: str, names: Dict[str, str]) -> Iterator[str]:
+    """A private temporary folder for one request, removed with all it holds whatever happens; a failure
+    inside becomes a ServiceError with one line, the paths of ``names`` (filled in as the request goes; the
+    folder itself is added) shown as words."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    names[work] = "<work>"
+    try:
+        yield work
+    except ServiceError:
+        raise
+    except Exception as err:  # noqa: BLE001 (every failure becomes one safe line)
+        raise service_error(err, names) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

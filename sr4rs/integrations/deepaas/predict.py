@@ -14,7 +14,7 @@ from typing import Dict, Optional, Sequence
 from ... import api
 from ...errors import InputError, ModelError
 from . import settings, uploads
-from .errors import ServiceError, service_error
+from .errors import request_folder
 
 RESULT_PREFIX = "sr4rs-result-"
 TIFF, PNG, JSON = "image/tiff", "image/png", "application/json"
@@ -119,17 +119,13 @@ def run(request: Request) -> object:
     """The answer to ``request``: a ReturnedFile (GeoTIFF or PNG, which the server removes once it is sent) or
     the JSON summary. Any failure is a ServiceError with one line; the upload and every intermediate file are
     gone when this returns or raises."""
-    work = tempfile.mkdtemp(prefix="sr4rs-predict-")
-    names = {work + "/input.tif": "the uploaded image", work + "/product.zip": "the uploaded product",
-             work: "<work>", request.upload: "the upload"}
+    names = {request.upload: "the upload"}
     try:
-        return _run(request, work)
-    except ServiceError:
-        raise
-    except Exception as err:  # noqa: BLE001 (every failure becomes one safe line)
-        raise service_error(err, names) from None
+        with request_folder("sr4rs-predict-", names) as work:
+            names.update({os.path.join(work, "input.tif"): "the uploaded image",
+                          os.path.join(work, "product.zip"): "the uploaded product"})
+            return _run(request, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         if os.path.exists(request.upload):
             os.remove(request.upload)
 

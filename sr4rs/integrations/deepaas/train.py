@@ -8,17 +8,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from typing import Dict
 
 from ... import api
 from ...errors import InputError
 from . import settings
 from .args import PATH_FIELDS, SERVER_FIELDS
-from .errors import ServiceError, service_error
+from .errors import ServiceError, request_folder
 
 RESULT = "result.json"
 
@@ -62,8 +60,7 @@ def build_config(args: Dict[str, object], work: str) -> api.TrainConfig:
 def run(args: Dict[str, object]) -> dict:
     """Train as the arguments say; returns what the run reports (steps, seconds, last losses, the model's name).
     Failures are ServiceErrors with one line."""
-    work = tempfile.mkdtemp(prefix="sr4rs-train-")
-    names = {work: "<work>"}
+    names: Dict[str, str] = {}
     folder = settings.models_dir()
     if folder:
         names[folder] = "<models>"
@@ -71,18 +68,12 @@ def run(args: Dict[str, object]) -> dict:
         names[settings.data_dir()] = "<data>"
     except InputError:
         pass
-    try:
+    with request_folder("sr4rs-train-", names) as work:
         cfg = build_config(args, work)
         api.check_train(cfg)  # flags, names and patches: an answer at once, before TensorFlow starts
         with open(os.path.join(work, "config.json"), "w", encoding="utf-8") as f:
             json.dump(dataclasses.asdict(cfg), f)
         return _run_child(work, names)
-    except ServiceError:
-        raise
-    except Exception as err:  # noqa: BLE001 (every failure becomes one safe line)
-        raise service_error(err, names) from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run_child(work: str, names: Dict[str, str]) -> dict:
