@@ -196,6 +196,12 @@ class SRGAN:
             for value, variable in zip(saved, self.generator.trainable_variables):
                 variable.assign(value)
 
+    def restart_average(self) -> None:
+        """The moving average starts again from the generator's weights as they are (after weights were loaded
+        to fine-tune, or from a checkpoint that held no average)."""
+        for shadow, variable in zip(self.shadow, self.generator.trainable_variables):
+            shadow.assign(variable)
+
     def keep_averaged_weights(self) -> None:
         """The generator takes the moving average of its weights for good (before export)."""
         for shadow, variable in zip(self.shadow, self.generator.trainable_variables):

@@ -166,6 +166,17 @@ def test_finetune_starts_from_a_savedmodels_weights(patches, tmp_path):
         train(_cfg(patches, tmp_path / "e", depth=16, finetune=True, load_ckpt=str(tmp_path / "model")))
 
 
+def test_finetune_with_ema_averages_from_the_loaded_weights(patches, tmp_path):
+    """The moving average starts from the weights fine-tuned, not from the random initialisation: with a
+    negligible learning rate the exported (averaged) weights are the loaded ones."""
+    train(_cfg(patches, tmp_path / "a", epochs=2, savedmodel=str(tmp_path / "model")))
+    exported = {v.name.split(":")[0]: v.numpy() for v in tf.saved_model.load(str(tmp_path / "model")).variables}
+    train(_cfg(patches, tmp_path / "b", epochs=1, adam_lr=1e-9, finetune=True, ema=0.5,
+               load_ckpt=str(tmp_path / "model"), savedmodel=str(tmp_path / "tuned")))
+    tuned = {v.name.split(":")[0]: v.numpy() for v in tf.saved_model.load(str(tmp_path / "tuned")).variables}
+    np.testing.assert_allclose(tuned["head/kernel"], exported["head/kernel"], atol=1e-6)
+
+
 def test_consistency_export_makes_the_outputs_block_means_the_input(patches, tmp_path):
     train(_cfg(patches, tmp_path, consistency=True, savedmodel=str(tmp_path / "model")))
     meta = json.loads((tmp_path / "model" / "assets.extra" / "sr4rs.json").read_text())
