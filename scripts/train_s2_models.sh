@@ -29,6 +29,22 @@ common=(--arch fusion --depth 64 --nresblocks 6 --batchsize 16 --ganweight 0 --l
 "$PY/python" train.py --lr_patches "$work/set_x6/train" --valid_lr_patches "$work/set_x6/val" --epochs 80 \
   "${common[@]}" --bands B1 B9 --description "Sentinel-2 60 m bands to 10 m" \
   --save_ckpt "$work/run_x6/ckpt" --logdir "$work/run_x6/logs" --savedmodel "$work/run_x6/model"
+# x6, second stage: the model above fine-tuned on Wald pairs made at all 36 phases of the 6 x 6 block grid (the
+# training rows shifted by 0-5 pixels at 60 m in each direction before degrading: 36 times as many distinct
+# coarse inputs for the same ground), one-cycle schedule, moving average of the weights; 3 epochs, 6465 steps.
+for a in 0 1 2 3 4 5; do for b in 0 1 2 3 4 5; do
+  p="$work/phases/p$a$b"; mkdir -p "$p"
+  gdal_translate -q -srcwin $((6 * a)) $((6 * b)) 1500 1116 "${s2}_10m_B2B3B4B8.tif" "$p/10m.tif"
+  gdal_translate -q -srcwin $((3 * a)) $((3 * b)) 750 558 "${s2}_20m_B5B6B7B8AB11B12.tif" "$p/20m.tif"
+  gdal_translate -q -b 1 -b 2 -srcwin "$a" "$b" 250 186 "${s2}_60m_B1B9B10.tif" "$p/60m.tif"
+  "$PY/sr4rs" extract --input "$p/10m.tif" --input "$p/20m.tif" --input "$p/60m.tif" --patch-size 24 --step 6 \
+    --val-fraction 0.1 --seed 0 --out "$p/set" --overwrite --no-progress
+done; done
+rm -rf "$work/run_x6/stage1_model" && mv "$work/run_x6/model" "$work/run_x6/stage1_model"
+"$PY/python" train.py --lr_patches "$work"/phases/p*/set/train --valid_lr_patches "$work/phases/p00/set/val" \
+  --load_ckpt "$work/run_x6/ckpt" --finetune --epochs 3 --lr_schedule onecycle --ema 0.999 --vggweight 0 \
+  "${common[@]}" --bands B1 B9 --description "Sentinel-2 60 m bands to 10 m" \
+  --save_ckpt "$work/run_x6/ckpt_phases" --logdir "$work/run_x6/logs_phases" --savedmodel "$work/run_x6/model"
 for run in x2 x6; do
   groups=("$work/heldout_10m.tif" "$work/heldout_20m.tif")
   [ $run = x6 ] && groups+=("$work/heldout_60m.tif")
