@@ -12,7 +12,11 @@ from sr4rs import load_model
 from sr4rs.api import bundled_model_path, default_model_path, evaluate
 
 HELDOUT = os.path.join(DATA, "s2_heldout_10m.tif")  # B2 B3 B4 B8, 360 x 288, reflectance x 10000
-BLURS = (0.0, 0.25, 0.5)  # plain block averaging, the middle of the training range, its end
+# Plain block averaging, the middle of the training range, Wald's blur, the range's end: the gain over bicubic
+# each must at least reach on this crop. The aims set for the model: +0.5 dB with plain block averaging, +1.5 dB
+# with Wald's blur (it gave +0.98, +1.60, +1.97 and +2.61 here).
+GAINS = {0.0: 0.5, 0.25: 1.0, 1 / 3: 1.5, 0.5: 1.5}
+BLURS = tuple(GAINS)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,7 @@ def test_beats_bicubic_at_every_blur(rgbn, tmp_path):
     for blur in BLURS:
         rows = {m.kind: m.scores for m in evaluation.methods if m.blur == blur}
         model, cubic = rows["model"], rows["baseline"]
-        assert model.psnr.overall > cubic.psnr.overall + 0.25, (blur, model.psnr.overall, cubic.psnr.overall)
+        assert model.psnr.overall > cubic.psnr.overall + GAINS[blur], (blur, model.psnr.overall, cubic.psnr.overall)
         assert model.ssim.overall > cubic.ssim.overall, blur
         assert model.sam < cubic.sam, blur
 
