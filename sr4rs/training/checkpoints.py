@@ -91,17 +91,25 @@ class Checkpoints:
 
     def restore(self, path: str, weights_only: bool = False) -> None:
         """Restore everything from ``path`` (or, ``weights_only``, the networks alone; from a SavedModel, the
-        generator's weights). Without --ckpt_folder the run then trains --epochs more, as SR4RS."""
+        generator's weights). Without --ckpt_folder the run then trains --epochs more, as SR4RS. Unless the
+        whole state of an sr4rs checkpoint was restored, the moving average of the weights (--ema) starts from
+        the weights restored: the other sources hold none."""
+        holds_average = False
         if is_sr4rs_checkpoint(path):
             self._restore_sr4rs(path, weights_only)
-            return
-        if is_savedmodel(path):
+        elif is_savedmodel(path):
             if not weights_only:
                 raise TrainingError(f"--load_ckpt '{path}' is a SavedModel: it holds weights only, without the "
                                     "optimiser's state: add --finetune")
             restore_savedmodel_weights(self.gan.generator, path)
             log.info("started from the weights of %s", path)
-            return
+        else:
+            self._restore_state(path, weights_only)
+            holds_average = not weights_only
+        if not holds_average:
+            self.gan.restart_average()
+
+    def _restore_state(self, path: str, weights_only: bool) -> None:
         target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
         try:
             target.read(path).expect_partial().assert_existing_objects_matched()

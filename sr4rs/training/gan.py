@@ -198,7 +198,7 @@ class SRGAN:
 
     def restart_average(self) -> None:
         """The moving average starts again from the generator's weights as they are (after weights were loaded
-        to fine-tune, or from a checkpoint that held no average)."""
+        from a source that held no average)."""
         for shadow, variable in zip(self.shadow, self.generator.trainable_variables):
             shadow.assign(variable)
 

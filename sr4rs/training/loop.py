@@ -84,10 +84,7 @@ class _Run:
         self.checkpoints = Checkpoints(self.gan, self.counters, cfg, cfg.keep_ckpt,
                                        folder=None if self.chief else self.folder.path)
         if cfg.load_ckpt is not None:
-            path = latest_checkpoint(cfg.load_ckpt)
-            self.checkpoints.restore(path, weights_only=cfg.finetune)
-            if cfg.finetune:  # the average of the weights starts from those loaded, not from random ones
-                self.gan.restart_average()
+            self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
         self.monitor = Monitor(cfg if self.chief else replace(cfg, logdir=None, preview=None))
 
     def learning_rate(self) -> float:

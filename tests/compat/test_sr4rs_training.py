@@ -52,6 +52,15 @@ def test_an_sr4rs_savedmodel_starts_finetune(landsat_patches, reference_io, tmp_
     _sr4rs_outputs_agree(str(tmp_path / "m"), reference_io)
 
 
+def test_an_sr4rs_checkpoint_resumed_with_ema_averages_from_its_weights(landsat_patches, reference_io, tmp_path):
+    """SR4RS's checkpoints hold no moving average: with --ema the average starts from the weights restored."""
+    from sr4rs.api import train
+
+    train(_cfg(landsat_patches, save_ckpt=str(tmp_path / "e_"), load_ckpt=CHECKPOINT, epochs=0, ema=0.5,
+               savedmodel=str(tmp_path / "m")))
+    _sr4rs_outputs_agree(str(tmp_path / "m"), reference_io)
+
+
 def test_network_flags_other_than_the_checkpoints_are_named(landsat_patches, tmp_path):
     from sr4rs.api import TrainingError, train
 
