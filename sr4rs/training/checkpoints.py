@@ -52,6 +52,23 @@ def restore_savedmodel_weights(generator, path: str) -> None:
         variable.assign(source)
 
 
+def _holds(path: str, part: str) -> bool:
+    """Whether the checkpoint at ``path`` holds variables of ``part`` (False if it cannot be read)."""
+    try:
+        return any(name.split("/")[0] == part for name, _ in tf.train.list_variables(path))
+    except Exception:  # noqa: BLE001 (unreadable: corrupt or not a checkpoint)
+        return False
+
+
+def _fits(path: str, parts: dict) -> bool:
+    """Whether ``parts`` (trackables by name) restore from the checkpoint at ``path``."""
+    try:
+        tf.train.Checkpoint(**parts).read(path).expect_partial().assert_existing_objects_matched()
+        return True
+    except Exception:  # noqa: BLE001 (a mismatch or a damaged file)
+        return False
+
+
 class Counters:
     """Global step, epoch within the phase, and phase (0 pre-training, 1 training)."""
 
@@ -110,19 +127,41 @@ class Checkpoints:
             self.gan.restart_average()
 
     def _restore_state(self, path: str, weights_only: bool) -> None:
-        target = tf.train.Checkpoint(**self.gan.networks()) if weights_only else self.checkpoint
+        if weights_only:  # a checkpoint trained without the GAN loss still gives the generator its weights
+            nets = self.gan.networks()
+            if "discriminator" in nets and not _holds(path, "discriminator"):
+                nets.pop("discriminator")
+                log.info("%s holds no discriminator: the discriminator starts from random weights", path)
+            target = tf.train.Checkpoint(**nets)
+        else:
+            target = self.checkpoint
         try:
             target.read(path).expect_partial().assert_existing_objects_matched()
             reason = None
         except Exception as err:  # noqa: BLE001 (a damaged file raises IndexError, OpError, ValueError...)
             reason = first_line(err, 200)
         if reason is not None:
-            raise TrainingError(f"checkpoint '{path}' cannot be restored ({reason}): it is corrupt or was made "
-                                "with other --arch/--depth/--nresblocks or bands")
+            raise TrainingError(self._mismatch(path, reason, weights_only))
         if not self.cfg.ckpt_folder:
             self.counters.epoch.assign(0)
             self.counters.phase.assign(0)
         log.info("restored %s at step %d", path, self.counters["step"])
+
+    def _mismatch(self, path: str, reason: str, weights_only: bool) -> str:
+        """Why ``path`` does not fit this run, naming the flag when all but a part it lacks would restore."""
+        if not weights_only:
+            missing = [part for part in ("ema", "discriminator") if part in self.gan.trackables()
+                       and not _holds(path, part)]
+            rest = {k: v for k, v in self.gan.trackables().items()
+                    if k not in missing and not (k == "d_opt" and "discriminator" in missing)}
+            if missing and _fits(path, rest):
+                if "ema" in missing:
+                    return (f"checkpoint '{path}' holds no moving average of the weights: it was trained without "
+                            "--ema; resume it without --ema, or start from its weights with --finetune --ema")
+                return (f"checkpoint '{path}' holds no discriminator: it was trained without the GAN loss; "
+                        "resume it with --ganweight 0, or start from its weights with --finetune")
+        return (f"checkpoint '{path}' cannot be restored ({reason}): it is corrupt or was made with other "
+                "--arch/--depth/--nresblocks or bands")
 
     def _restore_sr4rs(self, path: str, weights_only: bool) -> None:
         if is_savedmodel(path) and not weights_only:

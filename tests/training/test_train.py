@@ -151,6 +151,28 @@ def test_missing_or_corrupt_checkpoint_is_a_loud_error(patches, tmp_path):
         train(_cfg(patches, tmp_path / "c", l1weight=1.0, depth=16, load_ckpt=str(tmp_path / "a" / "ckpt")))
 
 
+def test_a_checkpoint_lacking_a_part_the_run_needs_names_the_flag(patches, tmp_path):
+    """Trained without --ema or without the GAN loss: resuming with them names that flag; fine-tuning with the
+    GAN loss starts the generator from the checkpoint and the discriminator afresh."""
+    plain = train(_cfg(patches, tmp_path / "a", l1weight=1.0, epochs=1))
+    ckpt = str(tmp_path / "a" / "ckpt")
+    with pytest.raises(TrainingError, match=r"holds no moving average .* without --ema; resume it without --ema"):
+        train(_cfg(patches, tmp_path / "b", l1weight=1.0, ema=0.9, load_ckpt=ckpt))
+    with pytest.raises(TrainingError, match=r"holds no discriminator: .* --ganweight 0, or .* --finetune"):
+        train(_cfg(patches, tmp_path / "c", l2weight=100.0, ganweight=0.001, load_ckpt=ckpt))
+    with pytest.raises(TrainingError, match=r"other --arch/--depth"):  # a mismatch elsewhere is not blamed on --ema
+        train(_cfg(patches, tmp_path / "d", l1weight=1.0, ema=0.9, depth=16, load_ckpt=ckpt))
+    tuned = train(_cfg(patches, tmp_path / "e", l2weight=100.0, ganweight=0.001, epochs=1, adam_lr=1e-9,
+                       finetune=True, load_ckpt=ckpt, savedmodel=str(tmp_path / "tuned")))
+    assert tuned.step > 0 and plain.savedmodel is None
+    import tensorflow as tf
+    from sr4rs.nets import build_generator
+    generator = build_generator("edsr", 3, 4, 8, 1)
+    tf.train.Checkpoint(generator=generator).restore(tf.train.latest_checkpoint(ckpt)).expect_partial()
+    after = {v.name.split(":")[0]: v.numpy() for v in tf.saved_model.load(str(tmp_path / "tuned")).variables}
+    np.testing.assert_allclose(after["head/kernel"], generator.get_layer("head").kernel.numpy(), atol=1e-6)
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(patches, tmp_path):
     with pytest.raises(TrainingError, match="non-finite"):
         train(_cfg(patches, tmp_path, l2weight=1.0, lr_scale=1e30, hr_scale=1e30))
