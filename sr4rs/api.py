@@ -26,7 +26,7 @@ from .io.extended import writer_name
 from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
-from .io.products import is_product, open_product, parse_bands, resolve as resolve_bands
+from .io.products import is_product, nest, open_product, parse_bands, resolve as resolve_bands
 from .io.sensors import Sensor, get_sensor, sensors
 from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
@@ -137,8 +137,16 @@ def open_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]
     if bands and len(paths) > 1:
         raise InputError("--bands picks bands of one input: give one --input with it (or a product alone)")
     if len(paths) == 1 and not bands and metadata is not None and (sensor or is_product(paths[0])):
-        return [resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs]
-    return [resolve_bands(p, bands, sensor) for p in paths]
+        return _nested([resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs])
+    resolved = [resolve_bands(p, bands, sensor) for p in paths]
+    return _nested(resolved) if metadata is not None and len(metadata.inputs) > 1 else resolved
+
+
+def _nested(groups: List[str]) -> List[str]:
+    """Images of several resolutions, finest first, each coarser one on a grid nested in the finest's: one offset
+    by a fraction of a fine pixel (products that register pixel centres, such as Landsat's, whose 15 m
+    panchromatic grid starts 7.5 m off the 30 m one) is resampled on the fly."""
+    return groups[:1] + [nest(g, groups[0]) for g in groups[1:]]
 
 
 def open_groups(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
@@ -153,10 +161,10 @@ def open_groups(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]
         groups: dict = {}
         for name in bands:
             groups.setdefault(product.sensor.band(name).resolution, []).append(name)
-        return [resolve_bands(paths[0], groups[r], sensor) for r in sorted(groups)]
+        return _nested([resolve_bands(paths[0], groups[r], sensor) for r in sorted(groups)])
     if bands:
         raise InputError("--bands with several --input: give each image's bands in its file, or one product")
-    return paths
+    return _nested(paths)
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,8 @@ def make_sentinel2(folder, level="L1C", baseline="02.01", as_zip=False):
     return archive
 
 
-def make_landsat(folder, bands=("B2", "B3", "B4")):
+def make_landsat(folder, bands=("B2", "B3", "B4"), stem="LC08_L1TP_224078_20200518_20200527_02_T1"):
     """A Landsat 8 Collection 2 Level-1 folder: one GeoTIFF per band of the Landsat crop, and the MTL."""
-    stem = "LC08_L1TP_224078_20200518_20200527_02_T1"
     out = os.path.join(str(folder), stem)
     os.makedirs(out, exist_ok=True)
     crop = gdal.Open(LANDSAT)  # bands B4 B3 B2

@@ -123,6 +123,19 @@ def check_pair(lr: Grid, hr: Grid, unit: str = "m") -> PairGeometry:
     return PairGeometry(rx, -int(round(col)), -int(round(row)), lr, hr)
 
 
+def nesting_shift(coarse: Grid, fine: Grid) -> Tuple[float, float]:
+    """How far (in map units, x and y) the coarse grid's origin must move for its pixels to be unions of the fine
+    grid's pixels; (0, 0) when they already are. Landsat and SPOT products register the pixel centres of their
+    bands, not their edges: the 15 m panchromatic grid starts half a fine pixel (7.5 m) off the 30 m one."""
+    cx0, _, _, cy0, _, _ = coarse.geotransform
+    fx0, fdx, _, fy0, _, fdy = fine.geotransform
+    col, row = (fx0 - cx0) / fdx, (fy0 - cy0) / fdy
+    frac_c, frac_r = col - round(col), row - round(row)
+    shift_c = frac_c if abs(frac_c) > _ALIGN_TOLERANCE else 0.0
+    shift_r = frac_r if abs(frac_r) > _ALIGN_TOLERANCE else 0.0
+    return shift_c * fdx + 0.0, shift_r * fdy + 0.0
+
+
 def wald_geometry(hr: Grid, factor: int) -> PairGeometry:
     """The geometry of Wald's protocol: a virtual LR grid ``factor`` times coarser on the HR origin."""
     check_factor(factor)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import logging
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -17,11 +18,13 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ..errors import InputError, first_line
+from ..geo.pairs import Grid, nesting_shift
 from ._gdal import gdal, gdal_array
 from .rasters import open_raster
 from .sensors import Band, Sensor, get_sensor, sensors
 
 _VSIMEM = "/vsimem/sr4rs-products"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,37 @@ def resolve(path: str, bands: Optional[Sequence[str]] = None, sensor: Optional[s
     if bands:
         return select_bands(path, bands)
     return path
+
+
+def nest(coarse: str, fine: str) -> str:
+    """``coarse`` resampled (cubic convolution, on the fly) onto the grid of its pixel size whose pixels are unions of
+    ``fine``'s, when the two grids are offset by a fraction of a fine pixel (a product registering the centres of
+    its bands' pixels); ``coarse`` itself when they are nested already."""
+    c, f = _grid(coarse, "input"), _grid(fine, "input")
+    if abs(c["gt"][1]) <= abs(f["gt"][1]) or c["gt"][2] or c["gt"][4] or f["gt"][2] or f["gt"][4]:
+        return coarse  # not coarser, or rotated: the checks that follow say what is wrong
+    dx, dy = nesting_shift(Grid(c["width"], c["height"], c["gt"]), Grid(f["width"], f["height"], f["gt"]))
+    if not (dx or dy):
+        return coarse
+    x0, px, _, y0, _, py = c["gt"]
+    nx0, ny0 = x0 + dx, y0 + dy
+    src = open_raster(coarse)
+    out = f"{_VSIMEM}/{hashlib.sha1(f'{coarse}|{fine}|nest'.encode()).hexdigest()[:16]}/" \
+          f"{os.path.splitext(os.path.basename(coarse))[0]}.vrt"
+    bounds = (nx0, ny0 + py * c["height"], nx0 + px * c["width"], ny0) if py < 0 else \
+        (nx0, ny0, nx0 + px * c["width"], ny0 + py * c["height"])
+    nodata = src.GetRasterBand(1).GetNoDataValue()
+    gdal.Warp(out, src, format="VRT", outputBounds=bounds, xRes=abs(px), yRes=abs(py), resampleAlg="cubic",
+              srcNodata=nodata, dstNodata=nodata, multithread=False)
+    ds = gdal.Open(out, gdal.GA_Update)
+    for i in range(src.RasterCount):
+        ds.GetRasterBand(i + 1).SetDescription(src.GetRasterBand(i + 1).GetDescription())
+    ds.SetMetadata({**(src.GetMetadata() or {}), "SR4RS_NESTED": f"cubic, origin moved by {dx:+g} x {dy:+g}"})
+    ds = None
+    log.warning("%s resampled (cubic convolution) onto a grid nested in %s's, its origin moved by %+g x %+g (grids offset "
+                "by part of a pixel, as Landsat's bands are: they register pixel centres)", os.path.splitext(os.path.basename(coarse))[0],
+                os.path.splitext(os.path.basename(fine))[0], dx, dy)
+    return out
 
 
 def band_resolutions(product: Product, names: Sequence[str]) -> List[float]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import LANDSAT, S2_10M, S2_20M, S2_60M, read, run_cli
+from conftest import DATA, LANDSAT, S2_10M, S2_20M, S2_60M, read, run_cli
 from products import make_landsat, make_sentinel2
 from sr4rs.errors import InputError
 from sr4rs.geo.degrade import degrade
@@ -132,39 +132,81 @@ def test_evaluate_scores_a_fusion_model_against_the_baselines(trained, tmp_path)
     assert {"otb-rcs", "otb-lmvm", "otb-bayes"} <= set(rows)
 
 
+LANDSAT_MS = os.path.join(DATA, "landsat8_l1_ms_crop.tif")  # 128 x 128, 30 m, B4 B3 B2
+LANDSAT_PAN = os.path.join(DATA, "landsat8_l1_pan_crop.tif")  # 256 x 256, 15 m, B8, 7.5 m west and north
+
+
+def _landsat_l1(folder):
+    """A Landsat 8 Collection 2 Level-1 folder as USGS lays it out, from real pixels: one GeoTIFF per band, the 15 m
+    panchromatic B8 on its own grid (which starts half a pan pixel, 7.5 m, west and north of the 30 m bands'), and
+    the MTL."""
+    stem = "LC08_L1TP_020039_20160101_20200906_02_T1"
+    out = make_landsat(folder, bands=(), stem=stem)
+    for band, index in (("B4", 1), ("B3", 2), ("B2", 3)):
+        gdal.Translate(os.path.join(out, f"{stem}_{band}.TIF"), LANDSAT_MS, bandList=[index])
+    gdal.Translate(os.path.join(out, f"{stem}_B8.TIF"), LANDSAT_PAN)
+    for leftover in os.listdir(out):
+        if leftover.endswith(".aux.xml"):
+            os.remove(os.path.join(out, leftover))
+    return out
+
+
 def test_landsat_pan_sharpening_follows_the_same_path(tmp_path):
-    """Landsat's 30 m bands to 15 m with its panchromatic band. The shared data has no panchromatic band, so
-    this test makes one in Wald's fashion: the 30 m crop is the '15 m' level, its band mean the panchromatic
-    band B8 there, and its bands degraded by 2 the '30 m' multispectral bands; then a product folder of them."""
-    folder = make_landsat(tmp_path, bands=())  # the MTL only (GDAL's Create over an existing band file would
-    stem = os.path.basename(folder)           # delete the MTL with it: GDAL counts it among the band's files)
-    ms = read(LANDSAT).astype(np.float32)
-    src = gdal.Open(LANDSAT)
-    x0, dx, _, y0, _, dy = src.GetGeoTransform()
-    pan = ms.mean(axis=-1)
-    drv = gdal.GetDriverByName("GTiff")
-    ds = drv.Create(os.path.join(folder, f"{stem}_B8.TIF"), src.RasterXSize, src.RasterYSize, 1, gdal.GDT_UInt16)
-    ds.SetGeoTransform((x0, dx, 0, y0, 0, dy))
-    ds.SetProjection(src.GetProjection())
-    ds.GetRasterBand(1).WriteArray(np.rint(pan).astype(np.uint16))
-    ds = None
-    low = degrade(ms, 2)
-    for band, index in (("B4", 0), ("B3", 1), ("B2", 2)):
-        ds = drv.Create(os.path.join(folder, f"{stem}_{band}.TIF"), low.shape[1], low.shape[0], 1, gdal.GDT_UInt16)
-        ds.SetGeoTransform((x0, dx * 2, 0, y0, 0, dy * 2))
-        ds.SetProjection(src.GetProjection())
-        ds.GetRasterBand(1).WriteArray(np.rint(low[..., index]).astype(np.uint16))
-        ds = None
+    """Landsat's 30 m bands to 15 m with its real panchromatic band. Landsat registers the centres of its bands'
+    pixels, so the 30 m bands are resampled on the fly onto the 30 m grid nested in the pan grid; then patch
+    sets, training, evaluation and apply run as for Sentinel-2, and the output lies on the pan grid."""
+    from scipy import ndimage
+
+    from sr4rs import api
+
+    product = _landsat_l1(tmp_path / "product")
+    bands = ["B8", "B4", "B3", "B2"]
+    fine, coarse = api.open_groups(product, bands)
+    pan_gt = gdal.Open(LANDSAT_PAN).GetGeoTransform()
+    assert gdal.Open(fine).GetGeoTransform() == pan_gt
+    nested = gdal.Open(coarse)
+    assert nested.GetGeoTransform() == (pan_gt[0], 30.0, 0.0, pan_gt[3], 0.0, -30.0)
+    assert [nested.GetRasterBand(i + 1).GetDescription() for i in range(3)] == ["B4", "B3", "B2"]
+    # Its pixels are the 30 m bands a quarter pixel up and left: away from the edges, closer to a spline
+    # interpolation there than to the pixels as they were, and as bright.
+    ms, moved = read(LANDSAT_MS).astype(np.float64), read(coarse).astype(np.float64)
+    inner = (slice(4, -4), slice(4, -4))
+    shifted = np.stack([ndimage.shift(ms[..., b], (0.25, 0.25), order=3) for b in range(3)], axis=-1)
+    off_shifted = np.abs(moved - shifted)[inner].mean()
+    off_unmoved = np.abs(moved - ms)[inner].mean()
+    assert off_shifted < 0.3 * off_unmoved, (off_shifted, off_unmoved)
+    assert abs(moved[inner].mean() / ms[inner].mean() - 1) < 1e-3
+
     out = tmp_path / "set"
-    proc = _extract("--input", folder, "--sensor", "landsat-oli-c2-l1", "--bands", "B8,B4,B3,B2", "--patch-size", "8",
-                    "--step", "4", "--nodata", "0", "--out", str(out))
+    proc = _extract("--input", product, "--bands", ",".join(bands), "--patch-size", "16", "--step", "8",
+                    "--val-fraction", "0.2", "--seed", "0", "--nodata", "0", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "factors 1, 2 (Wald x2)" in proc.stderr
-    patch_set = read_patch_set(str(out))
+    assert "factors 1, 2 (Wald x2)" in proc.stderr and "resampled (cubic convolution) onto a grid nested in" in proc.stderr
+    patch_set = read_patch_set(str(out / "train"))
     assert patch_set.input_bands == (("B8",), ("B4", "B3", "B2")) and patch_set.target_bands == ("B4", "B3", "B2")
-    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", "x", "--input", folder, "--bands",
-                   "B8,B4,B3,B2", "--nodata", "0", "--no-progress")
-    assert proc.returncode == 1 and "model 'x' does not exist" in proc.stderr
+    # The same two grids given as two images: the same patches.
+    files = tmp_path / "files"
+    proc = _extract("--input", LANDSAT_PAN, "--input", LANDSAT_MS, "--patch-size", "16", "--step", "8",
+                    "--val-fraction", "0.2", "--seed", "0", "--nodata", "0", "--out", str(files))
+    assert proc.returncode == 0 and "resampled (cubic convolution) onto a grid nested in" in proc.stderr, proc.stderr
+    for name in ("input_0.tif", "input_1.tif", "target.tif"):
+        np.testing.assert_array_equal(read_patches(str(files / "train" / name)), read_patches(str(out / "train" / name)))
+    proc = run_cli("train.py", "--lr_patches", str(out / "train"), "--valid_lr_patches", str(out / "val"), "--arch",
+                   "fusion", "--depth", "8", "--nresblocks", "1", "--epochs", "2", "--batchsize", "8", "--ganweight",
+                   "0", "--l1weight", "1", "--l2weight", "0", "--adam_b1", "0.9", "--seed", "1", "--nodata", "0",
+                   "--save_ckpt", str(tmp_path / "ckpt"), "--savedmodel", str(tmp_path / "model"), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("-m", "sr4rs.cli.main", "evaluate", "--savedmodel", str(tmp_path / "model"), "--input", product,
+                   "--bands", ",".join(bands), "--nodata", "0", "--border", "4", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:-1]}
+    assert float(rows["regression"][3]) < 0.9 * float(rows["bicubic"][3])  # the real pan band sharpens (RMSE)
+    sharpened = tmp_path / "sharpened.tif"
+    proc = run_cli("-m", "sr4rs.cli.main", "apply", "--savedmodel", str(tmp_path / "model"), "--input", product,
+                   "--output", str(sharpened), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    ds = gdal.Open(str(sharpened))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (256, 256, 3) and ds.GetGeoTransform() == pan_gt
 
 
 def test_api_groups_a_products_bands_by_resolution(tmp_path):

