@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.0, help="fraction of the patches drawn at random "
                         "for validation, written to *_val.tif (the rest to *_train.tif); default 0: no split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the validation draw (default 0)")
+    parser.add_argument("--phases", type=int, default=1, metavar="N", help="fusion patch sets: cut the patches N x N "
+                        "times, the images' corner moved by 0 to N-1 pixels of the coarsest bands in each direction "
+                        "before degrading, so that Wald's blocks fall at N x N phases on the same ground (N up to "
+                        "the Wald factor; default 1): more distinct inputs from small coarse bands")
     opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.encoding(parser, "the patches")
     opt.nodata(parser, "; patches holding nodata are skipped")
@@ -54,6 +58,8 @@ def _pairs(args: argparse.Namespace, api, cancel) -> str:
     if not (args.hr and args.out_lr and args.out_hr) or args.input or args.out:
         raise api.InputError("give --hr (and --lr or --factor) with --out-lr and --out-hr; or --input images with --out "
                              "for a fusion patch set")
+    if args.phases != 1:
+        raise api.InputError("--phases applies to fusion patch sets (--input images with --out): drop it")
     hr = api.open_inputs(args.hr, args.bands, args.sensor)[0]
     lr = api.open_inputs(args.lr, args.bands, args.sensor)[0] if args.lr else None
     originals = [p for p in (args.lr, args.hr) if p]
@@ -77,13 +83,14 @@ def _set(args: argparse.Namespace, api, cancel) -> str:
         raise api.InputError("-co and --nodata-rule apply to --lr/--hr patches images: drop them for a fusion patch set")
     paths = api.open_groups(args.input, args.bands, args.sensor)
     plan = api.plan_fusion_extraction(paths, args.patch_size, step=args.step, nodata=args.nodata,
-                                      originals=args.input)
+                                      originals=args.input, phases=args.phases)
     with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
         report = api.extract_set(plan, args.out, val_fraction=args.val_fraction, seed=args.seed,
                                  overwrite=args.overwrite, progress=bar.update, cancel=cancel)
     split = f" ({report.train} train, {report.val} val)" if report.val else ""
+    phases = f", {plan.phases} x {plan.phases} phases" if plan.phases > 1 else ""
     return (f"kept {report.kept} of {report.candidates} patches{split}, skipped {_skipped(report)}; factors "
-            f"{', '.join(map(str, plan.factors))} (Wald x{plan.wald}); wrote {', '.join(report.folders)}")
+            f"{', '.join(map(str, plan.factors))} (Wald x{plan.wald}{phases}); wrote {', '.join(report.folders)}")
 
 
 def _skipped(report) -> str:

@@ -45,6 +45,12 @@ class FusionPlan:
     windows: Tuple[Window, ...]
     nodata: Tuple[Optional[float], ...]
     originals: Tuple[str, ...] = ()
+    shifts: Tuple[Tuple[int, int], ...] = ()  # per window, in pixels of the coarsest group (none: all (0, 0))
+    phases: int = 1
+
+    def shift(self, k: int) -> Tuple[int, int]:
+        """How far (columns, rows of the coarsest group's pixels) window ``k``'s block grid is shifted."""
+        return self.shifts[k] if self.shifts else (0, 0)
 
     @property
     def wald(self) -> int:
@@ -84,9 +90,14 @@ def _group_factors(infos: Sequence[RasterInfo]) -> List[int]:
 
 
 def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional[int] = None,
-                           nodata: Optional[float] = None, originals: Sequence[str] = ()) -> FusionPlan:
+                           nodata: Optional[float] = None, originals: Sequence[str] = (),
+                           phases: int = 1) -> FusionPlan:
     """Check the images (finest first, at least two) and place the patches (``patch_size`` and ``step`` in
-    pixels of the degraded finest grid, multiples of every group's factor)."""
+    pixels of the degraded finest grid, multiples of every group's factor).
+
+    ``phases`` N > 1 places them N x N times: with the images' corner moved by 0 to N-1 pixels of the coarsest
+    group in each direction before degrading, so that the Wald factor's blocks fall at N x N phases on the same
+    ground (up to the Wald factor: every phase). Small coarse bands give that many times more distinct inputs."""
     if len(paths) < 2:
         raise InputError("a fusion patch set needs images of at least two resolutions: give one --input per "
                          "resolution (finest first), or a product with --bands of several resolutions")
@@ -98,13 +109,22 @@ def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional
         if isinstance(value, bool) or int(value) != value or value < unit or value % unit:
             raise InputError(f"{flag} {value} must be a positive multiple of {unit} (every group's factor divides it)")
     d = factors[-1]
+    if isinstance(phases, bool) or int(phases) != phases or not 1 <= phases <= d:
+        raise InputError(f"--phases {phases} must be a whole number from 1 to the Wald factor, {d}")
     width, height = infos[0].width // d, infos[0].height // d
-    windows = grid_windows(width, height, int(patch_size), int(step))
+    windows, shifts = [], []
+    for b in range(int(phases)):
+        for a in range(int(phases)):
+            placed = grid_windows((infos[0].width - a * d) // d, (infos[0].height - b * d) // d, int(patch_size),
+                                  int(step))
+            windows += placed
+            shifts += [(a, b)] * len(placed)
     if not windows:
         raise InputError(f"no patch of {patch_size} pixels fits the degraded image ({width} x {height} pixels at "
                          f"{d} times the finest pixel size): lower --patch-size")
     return FusionPlan(tuple(paths), infos, tuple(factors), int(patch_size), tuple(windows),
-                      tuple(resolve_nodata(i.nodata, nodata) for i in infos), tuple(originals))
+                      tuple(resolve_nodata(i.nodata, nodata) for i in infos), tuple(originals),
+                      tuple(shifts) if phases > 1 else (), int(phases))
 
 
 class _Reader:
@@ -116,29 +136,32 @@ class _Reader:
         self.sources = [GdalSource(p) for p in plan.paths]
         self.margin = lr_margin(plan.wald)
 
-    def _group(self, i: int, window: Window) -> Tuple[Optional[np.ndarray], bool]:
+    def _group(self, i: int, window: Window, shift: Tuple[int, int]) -> Tuple[Optional[np.ndarray], bool]:
         f, d, info = self.plan.factors[i], self.plan.wald, self.plan.infos[i]
+        sx, sy = shift[0] * d // f, shift[1] * d // f  # the shift in this group's pixels
         degraded = window.coarsened(f)
-        native = degraded.grown(self.margin).scaled(d)
-        width, height = (info.width // d) * d, (info.height // d) * d
+        native = degraded.grown(self.margin).scaled(d)  # in the image whose corner is moved by the shift
+        width, height = ((info.width - sx) // d) * d, ((info.height - sy) // d) * d
         if not degraded.scaled(d).inside(width, height):
             return None, False
-        inner = self.sources[i].read(native.clip(width, height))
+        part = native.clip(width, height)
+        inner = self.sources[i].read(Window(part.col_off + sx, part.row_off + sy, part.width, part.height))
         valid = bool(valid_pixels(inner, self.plan.nodata[i]).all())
         lr = degrade(pad_to(inner, native, width, height, "symmetric"), d)
         m = self.margin
         return lr[m:m + degraded.height, m:m + degraded.width], valid
 
-    def read(self, window: Window):
+    def read(self, window: Window, shift: Tuple[int, int] = (0, 0)):
         """(inputs, target, usable): None patches when the window leaves an image; usable False with nodata."""
         inputs, usable = [], True
         for i in range(len(self.plan.paths)):
-            patch, valid = self._group(i, window)
+            patch, valid = self._group(i, window, shift)
             if patch is None:
                 return None, None, False
             inputs.append(patch)
             usable &= valid
-        target = self.sources[-1].read(window.coarsened(1))
+        target = self.sources[-1].read(Window(window.col_off + shift[0], window.row_off + shift[1], window.width,
+                                              window.height))
         usable &= bool(valid_pixels(target, self.plan.nodata[-1]).all())
         return inputs, target, usable
 
@@ -183,7 +206,7 @@ def check_set_outputs(plan: FusionPlan, out: str, val_fraction: float, overwrite
 def _scan(plan: FusionPlan, reader: _Reader, work: Work):
     kept, skipped = [], {"outside": 0, "nodata": 0}
     for i, window in enumerate(plan.windows):
-        inputs, _, usable = reader.read(window)
+        inputs, _, usable = reader.read(window, plan.shift(i))
         if inputs is None:
             skipped["outside"] += 1
         elif not usable:
@@ -213,13 +236,13 @@ def _sinks(plan: FusionPlan, folder: str, count: int, overwrite: bool) -> List[G
     return sinks
 
 
-def _write_set(plan: FusionPlan, reader: _Reader, windows: Sequence[Window], folder: str, overwrite: bool,
+def _write_set(plan: FusionPlan, reader: _Reader, indices: Sequence[int], folder: str, overwrite: bool,
                work: Work) -> List[GeoTiffSink]:
     os.makedirs(folder, exist_ok=True)
-    sinks = _sinks(plan, folder, len(windows), overwrite)
+    sinks = _sinks(plan, folder, len(indices), overwrite)
     try:
-        for k, window in enumerate(windows):
-            inputs, target, _ = reader.read(window)
+        for k, index in enumerate(indices):
+            inputs, target, _ = reader.read(plan.windows[index], plan.shift(index))
             for i, patch in enumerate(inputs):
                 size = plan.patch_size // plan.factors[i]
                 sinks[i].write(Window(0, k * size, size, size), patch.astype(np.float32))
@@ -252,7 +275,7 @@ def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int
         parts = split_indices(len(kept), val_fraction, seed)
         folders = set_folders(out, val_fraction)
         for folder, indices in zip(folders, parts):
-            sinks += _write_set(plan, reader, [plan.windows[kept[i]] for i in indices], folder, overwrite, work)
+            sinks += _write_set(plan, reader, [kept[i] for i in indices], folder, overwrite, work)
         for sink in sinks:
             sink.commit()
             committed.append(sink.path)
@@ -276,7 +299,7 @@ def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int
 def _manifest(plan: FusionPlan, count: int) -> dict:
     p = plan.patch_size
     return {
-        "format": "sr4rs-patch-set/1", "count": count, "wald_factor": plan.wald,
+        "format": "sr4rs-patch-set/1", "count": count, "wald_factor": plan.wald, "phases": plan.phases,
         "inputs": [{"file": f"input_{i}.tif", "bands": list(info.band_names), "factor": f, "patch_size": p // f}
                    for i, (info, f) in enumerate(zip(plan.infos, plan.factors))],
         "target": {"file": "target.tif", "bands": list(plan.infos[-1].band_names), "patch_size": p},

@@ -220,3 +220,32 @@ def test_api_groups_a_products_bands_by_resolution(tmp_path):
         [["B2", "B8"], ["B5"], ["B1", "B9"]]
     with pytest.raises(InputError, match="several --input"):
         api.open_groups([S2_10M, S2_20M], ["B2"])
+
+
+def test_phases_cut_the_patches_of_images_whose_corner_moves_by_coarse_pixels(tmp_path):
+    """`--phases 3`: the patches of phase (a, b) are those of the three images cut a columns and b rows of 60 m
+    pixels further (6a, 6b at 10 m; 3a, 3b at 20 m), so that Wald's 6 x 6 blocks fall elsewhere on the ground."""
+    from sr4rs import api
+
+    plan = api.plan_fusion_extraction([S2_10M, S2_20M, S2_60M], 12, step=6, phases=3)
+    report = api.extract_set(plan, str(tmp_path / "phases"))
+    assert report.kept == report.candidates == len(plan.windows) and plan.phases == 3
+    assert json.loads((tmp_path / "phases" / "patches.json").read_text())["phases"] == 3
+    single = api.plan_fusion_extraction([S2_10M, S2_20M, S2_60M], 12, step=6)
+    assert len(plan.windows) > 4 * len(single.windows)
+    for a, b in ((0, 0), (2, 1), (1, 2)):
+        moved = []
+        for path, px in ((S2_10M, 6), (S2_20M, 3), (S2_60M, 1)):
+            ds = gdal.Open(path)
+            out = str(tmp_path / f"{a}{b}_{os.path.basename(path)}")
+            gdal.Translate(out, ds, srcWin=[a * px, b * px, ds.RasterXSize - a * px, ds.RasterYSize - b * px])
+            moved.append(out)
+        api.extract_set(api.plan_fusion_extraction(moved, 12, step=6), str(tmp_path / f"moved{a}{b}"))
+        rows = [k for k, shift in enumerate(plan.shifts) if shift == (a, b)]
+        for name in ("input_0.tif", "input_1.tif", "input_2.tif", "target.tif"):
+            ours = read_patches(str(tmp_path / "phases" / name))[rows]
+            np.testing.assert_array_equal(ours, read_patches(str(tmp_path / f"moved{a}{b}" / name)))
+    proc = _extract("--input", S2_10M, "--input", S2_20M, "--input", S2_60M, "--patch-size", "12", "--phases", "7",
+                    "--out", str(tmp_path / "bad"))
+    assert proc.returncode == 1 and "--phases 7 must be a whole number from 1 to the Wald factor, 6" in proc.stderr
+    assert not (tmp_path / "bad").exists()
