@@ -32,6 +32,8 @@ common=(--arch fusion --depth 64 --nresblocks 6 --batchsize 16 --ganweight 0 --l
 # x6, second stage: the model above fine-tuned on Wald pairs made at all 36 phases of the 6 x 6 block grid (the
 # training rows shifted by 0-5 pixels at 60 m in each direction before degrading: 36 times as many distinct
 # coarse inputs for the same ground), one-cycle schedule, moving average of the weights; 3 epochs, 6465 steps.
+# (`sr4rs extract --phases 6` now cuts such a set in one command, each phase over the whole shifted image rather
+# than the fixed-size crops of this loop, which made the bundled model.)
 for a in 0 1 2 3 4 5; do for b in 0 1 2 3 4 5; do
   p="$work/phases/p$a$b"; mkdir -p "$p"
   gdal_translate -q -srcwin $((6 * a)) $((6 * b)) 1500 1116 "${s2}_10m_B2B3B4B8.tif" "$p/10m.tif"
