@@ -308,7 +308,11 @@ def nest(coarse: str, fine: str) -> str:
               srcNodata=nodata, dstNodata=nodata, multithread=False)
     ds = gdal.Open(out, gdal.GA_Update)
     for i in range(src.RasterCount):
-        ds.GetRasterBand(i + 1).SetDescription(src.GetRasterBand(i + 1).GetDescription())
+        band, source = ds.GetRasterBand(i + 1), src.GetRasterBand(i + 1)
+        band.SetDescription(source.GetDescription())
+        if source.GetScale() not in (None, 1.0) or source.GetOffset() not in (None, 0.0):
+            band.SetScale(source.GetScale() or 1.0)
+            band.SetOffset(source.GetOffset() or 0.0)
     ds.SetMetadata({**(src.GetMetadata() or {}), "SR4RS_NESTED": f"cubic, origin moved by {dx:+g} x {dy:+g}"})
     ds = None
     log.warning("%s resampled (cubic convolution) onto a grid nested in %s's, its origin moved by %+g x %+g (grids offset "

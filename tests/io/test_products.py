@@ -129,3 +129,28 @@ def test_stack_reads_in_windows_without_copying(products):
     assert sum(f.endswith(".jp2") for f in files) == 4
     window = ds.ReadAsArray(10, 20, 8, 4)
     np.testing.assert_array_equal(np.moveaxis(window, 0, -1), read(S2_10M)[20:24, 10:18])
+
+
+def test_nest_moves_an_offset_coarse_grid_onto_the_fine_one_keeping_its_bands_metadata(tmp_path):
+    """A coarse image half a fine pixel off the fine grid is read on the nested grid, with its band's description,
+    scale and offset; a nested one is returned as it is."""
+    from sr4rs.io.products import nest
+
+    drv = gdal.GetDriverByName("GTiff")
+    fine = drv.Create(str(tmp_path / "fine.tif"), 8, 8, 1, gdal.GDT_UInt16)
+    fine.SetGeoTransform((0, 1, 0, 8, 0, -1))
+    fine = None
+    coarse = drv.Create(str(tmp_path / "coarse.tif"), 4, 4, 1, gdal.GDT_UInt16)
+    coarse.SetGeoTransform((0.5, 2, 0, 7.5, 0, -2))
+    band = coarse.GetRasterBand(1)
+    band.WriteArray(np.full((4, 4), 1000, np.uint16))
+    band.SetScale(0.5)
+    band.SetOffset(3.0)
+    band.SetDescription("B4")
+    coarse = None
+    moved = gdal.Open(nest(str(tmp_path / "coarse.tif"), str(tmp_path / "fine.tif")))
+    assert moved.GetGeoTransform() == (0.0, 2.0, 0.0, 8.0, 0.0, -2.0)
+    band = moved.GetRasterBand(1)
+    assert (band.GetDescription(), band.GetScale(), band.GetOffset()) == ("B4", 0.5, 3.0)
+    assert (band.ReadAsArray()[1:-1, 1:-1] == 1000).all()  # a constant image stays constant inside
+    assert nest(str(tmp_path / "fine.tif"), str(tmp_path / "coarse.tif")) == str(tmp_path / "fine.tif")
