@@ -111,6 +111,9 @@ def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional
     d = factors[-1]
     if isinstance(phases, bool) or int(phases) != phases or not 1 <= phases <= d:
         raise InputError(f"--phases {phases} must be a whole number from 1 to the Wald factor, {d}")
+    if phases > 1 and any(d % f for f in factors):
+        raise InputError(f"--phases needs every image's factor ({', '.join(map(str, factors))}) to divide the Wald "
+                         f"factor {d}: a shift of one coarse pixel would fall between pixels of another image")
     width, height = infos[0].width // d, infos[0].height // d
     windows, shifts = [], []
     for b in range(int(phases)):
@@ -272,7 +275,7 @@ def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int
         if not kept:
             raise InputError(f"no patch kept out of {len(plan.windows)} ({skipped['outside']} outside an image, "
                              f"{skipped['nodata']} with nodata): choose an area with valid pixels in every image")
-        parts = split_indices(len(kept), val_fraction, seed)
+        parts = _split(plan, kept, val_fraction, seed)
         folders = set_folders(out, val_fraction)
         for folder, indices in zip(folders, parts):
             sinks += _write_set(plan, reader, [kept[i] for i in indices], folder, overwrite, work)
@@ -294,6 +297,19 @@ def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int
         reader.close()
     train, val = (len(p) for p in parts) if val_fraction > 0 else (len(kept), 0)
     return FusionReport(len(plan.windows), len(kept), train, val, skipped, tuple(folders), time.monotonic() - start)
+
+
+def _split(plan: FusionPlan, kept: Sequence[int], val_fraction: float, seed: int) -> List[List[int]]:
+    """Positions in ``kept`` of the training (and validation) patches. The phases of one window cover nearly the
+    same ground: they go to the same side."""
+    places = list(dict.fromkeys((plan.windows[k].col_off, plan.windows[k].row_off) for k in kept))
+    side = {}
+    for part, indices in enumerate(split_indices(len(places), val_fraction, seed)):
+        side.update({places[i]: part for i in indices})
+    parts = [[] for _ in range(2 if val_fraction > 0 else 1)]
+    for i, k in enumerate(kept):
+        parts[side[(plan.windows[k].col_off, plan.windows[k].row_off)]].append(i)
+    return parts
 
 
 def _manifest(plan: FusionPlan, count: int) -> dict:

@@ -125,14 +125,16 @@ def check_pair(lr: Grid, hr: Grid, unit: str = "m") -> PairGeometry:
 
 def nesting_shift(coarse: Grid, fine: Grid) -> Tuple[float, float]:
     """How far (in map units, x and y) the coarse grid's origin must move for its pixels to be unions of the fine
-    grid's pixels; (0, 0) when they already are. Landsat and SPOT products register the pixel centres of their
-    bands, not their edges: the 15 m panchromatic grid starts half a fine pixel (7.5 m) off the 30 m one."""
+    grid's pixels, when the grids are half a fine pixel apart: products that register the centres of their bands'
+    pixels (Landsat, SPOT 6/7) put the 15 m panchromatic grid 7.5 m off the 30 m one. (0, 0) when they nest
+    already, or when they are off by another fraction (a misregistration, which ``check_pair`` refuses)."""
     cx0, _, _, cy0, _, _ = coarse.geotransform
     fx0, fdx, _, fy0, _, fdy = fine.geotransform
     col, row = (fx0 - cx0) / fdx, (fy0 - cy0) / fdy
-    frac_c, frac_r = col - round(col), row - round(row)
-    shift_c = frac_c if abs(frac_c) > _ALIGN_TOLERANCE else 0.0
-    shift_r = frac_r if abs(frac_r) > _ALIGN_TOLERANCE else 0.0
+    fracs = [v - round(v) for v in (col, row)]
+    if any(_ALIGN_TOLERANCE < abs(f) < 0.5 - _ALIGN_TOLERANCE for f in fracs):
+        return 0.0, 0.0
+    shift_c, shift_r = (f if abs(f) > _ALIGN_TOLERANCE else 0.0 for f in fracs)
     return shift_c * fdx + 0.0, shift_r * fdy + 0.0
 
 

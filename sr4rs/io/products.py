@@ -286,26 +286,41 @@ def resolve(path: str, bands: Optional[Sequence[str]] = None, sensor: Optional[s
     return path
 
 
+def _georeferenced(path: str):
+    """(dataset, geotransform, spatial reference) of a north-up georeferenced raster; None otherwise, or when it
+    cannot be opened (the checks that follow say why)."""
+    try:
+        ds = open_raster(path)
+    except InputError:
+        return None
+    gt = ds.GetGeoTransform(can_return_null=True)
+    srs = ds.GetSpatialRef()
+    if gt is None or srs is None or gt[2] or gt[4]:
+        return None
+    return ds, gt, srs
+
+
 def nest(coarse: str, fine: str) -> str:
     """``coarse`` resampled (cubic convolution, on the fly) onto the grid of its pixel size whose pixels are unions of
-    ``fine``'s, when the two grids are offset by a fraction of a fine pixel (a product registering the centres of
-    its bands' pixels); ``coarse`` itself when they are nested already."""
-    c, f = _grid(coarse, "input"), _grid(fine, "input")
-    if abs(c["gt"][1]) <= abs(f["gt"][1]) or c["gt"][2] or c["gt"][4] or f["gt"][2] or f["gt"][4]:
-        return coarse  # not coarser, or rotated: the checks that follow say what is wrong
-    dx, dy = nesting_shift(Grid(c["width"], c["height"], c["gt"]), Grid(f["width"], f["height"], f["gt"]))
+    ``fine``'s, when the grids are offset by half a fine pixel (products registering the centres of their bands'
+    pixels, as Landsat's and SPOT's do); ``coarse`` itself otherwise (the checks that follow refuse other offsets)."""
+    c, f = _georeferenced(coarse), _georeferenced(fine)
+    if c is None or f is None or not c[2].IsSame(f[2]) or abs(c[1][1]) <= abs(f[1][1]):
+        return coarse
+    src, gt = c[0], c[1]
+    dx, dy = nesting_shift(Grid(src.RasterXSize, src.RasterYSize, gt), Grid(f[0].RasterXSize, f[0].RasterYSize, f[1]))
     if not (dx or dy):
         return coarse
-    x0, px, _, y0, _, py = c["gt"]
+    x0, px, _, y0, _, py = gt
     nx0, ny0 = x0 + dx, y0 + dy
-    src = open_raster(coarse)
     out = f"{_VSIMEM}/{hashlib.sha1(f'{coarse}|{fine}|nest'.encode()).hexdigest()[:16]}/" \
           f"{os.path.splitext(os.path.basename(coarse))[0]}.vrt"
-    bounds = (nx0, ny0 + py * c["height"], nx0 + px * c["width"], ny0) if py < 0 else \
-        (nx0, ny0, nx0 + px * c["width"], ny0 + py * c["height"])
-    nodata = src.GetRasterBand(1).GetNoDataValue()
+    if gdal.VSIStatL(out) is not None:  # made already for this pair (a command checks its inputs more than once)
+        return out
+    bounds = (nx0, ny0 + py * src.RasterYSize, nx0 + px * src.RasterXSize, ny0) if py < 0 else \
+        (nx0, ny0, nx0 + px * src.RasterXSize, ny0 + py * src.RasterYSize)
     gdal.Warp(out, src, format="VRT", outputBounds=bounds, xRes=abs(px), yRes=abs(py), resampleAlg="cubic",
-              srcNodata=nodata, dstNodata=nodata, multithread=False)
+              multithread=False)  # each band's nodata is the source band's
     ds = gdal.Open(out, gdal.GA_Update)
     for i in range(src.RasterCount):
         band, source = ds.GetRasterBand(i + 1), src.GetRasterBand(i + 1)
@@ -315,9 +330,9 @@ def nest(coarse: str, fine: str) -> str:
             band.SetOffset(source.GetOffset() or 0.0)
     ds.SetMetadata({**(src.GetMetadata() or {}), "SR4RS_NESTED": f"cubic, origin moved by {dx:+g} x {dy:+g}"})
     ds = None
-    log.warning("%s resampled (cubic convolution) onto a grid nested in %s's, its origin moved by %+g x %+g (grids offset "
-                "by part of a pixel, as Landsat's bands are: they register pixel centres)", os.path.splitext(os.path.basename(coarse))[0],
-                os.path.splitext(os.path.basename(fine))[0], dx, dy)
+    log.warning("%s resampled (cubic convolution) onto a grid nested in %s's, its origin moved by %+g x %+g: the two "
+                "grids are half a fine pixel apart, as Landsat's bands are (they register pixel centres)",
+                os.path.splitext(os.path.basename(coarse))[0], os.path.splitext(os.path.basename(fine))[0], dx, dy)
     return out
 
 

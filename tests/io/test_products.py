@@ -139,9 +139,11 @@ def test_nest_moves_an_offset_coarse_grid_onto_the_fine_one_keeping_its_bands_me
     drv = gdal.GetDriverByName("GTiff")
     fine = drv.Create(str(tmp_path / "fine.tif"), 8, 8, 1, gdal.GDT_UInt16)
     fine.SetGeoTransform((0, 1, 0, 8, 0, -1))
+    fine.SetProjection(gdal.Open(S2_10M).GetProjection())
     fine = None
     coarse = drv.Create(str(tmp_path / "coarse.tif"), 4, 4, 1, gdal.GDT_UInt16)
     coarse.SetGeoTransform((0.5, 2, 0, 7.5, 0, -2))
+    coarse.SetProjection(gdal.Open(S2_10M).GetProjection())
     band = coarse.GetRasterBand(1)
     band.WriteArray(np.full((4, 4), 1000, np.uint16))
     band.SetScale(0.5)
@@ -154,3 +156,7 @@ def test_nest_moves_an_offset_coarse_grid_onto_the_fine_one_keeping_its_bands_me
     assert (band.GetDescription(), band.GetScale(), band.GetOffset()) == ("B4", 0.5, 3.0)
     assert (band.ReadAsArray()[1:-1, 1:-1] == 1000).all()  # a constant image stays constant inside
     assert nest(str(tmp_path / "fine.tif"), str(tmp_path / "coarse.tif")) == str(tmp_path / "fine.tif")
+    bare = gdal.Translate(str(tmp_path / "bare.tif"), str(tmp_path / "coarse.tif"), outputSRS="EPSG:4326")
+    bare = None  # another CRS: left to the checks that follow
+    assert nest(str(tmp_path / "bare.tif"), str(tmp_path / "fine.tif")) == str(tmp_path / "bare.tif")
+    assert nest(str(tmp_path / "missing.tif"), str(tmp_path / "fine.tif")) == str(tmp_path / "missing.tif")

