@@ -248,15 +248,16 @@ def test_cancel_a_training_while_the_server_answers(service):
                                                                                   model_name="never"), timeout=30)
     uuid = started.json()["uuid"]
 
-    def checkpointing():  # the run has started training: its checkpoint folder exists
-        return any(os.path.isdir(service.tmp / d / "ckpt") for d in os.listdir(service.tmp))
+    def checkpointing():  # the run is in its batches (a cancel is seen between two): it saved a checkpoint
+        folders = [service.tmp / d / "ckpt" for d in os.listdir(service.tmp)]
+        return any(f.name.endswith(".index") for d in folders if d.is_dir() for f in d.iterdir())
 
-    _wait_until(checkpointing, 120, "the training never started")
+    _wait_until(checkpointing, 300, "the training never saved a checkpoint")
     t0 = time.monotonic()
     assert service.get("/v2/models/sr4rs/")["name"] == "sr4rs"  # the server answers while the training runs
     assert time.monotonic() - t0 < 5
     cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=30)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
-    _wait_until(lambda: not os.listdir(service.tmp), 60, "the cancelled training left files")
+    _wait_until(lambda: not os.listdir(service.tmp), 120, "the cancelled training left files")
     assert "never" not in os.listdir(service.models)
     assert requests.get(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=10).status_code == 404
