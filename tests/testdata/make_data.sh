@@ -10,6 +10,16 @@ ext=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 co=(-co TILED=YES -co COMPRESS=DEFLATE -co PREDICTOR=2)
+describe() {  # describe FILE NAME...: the band descriptions of FILE, in order
+  python3 - "$@" <<'PY'
+import sys
+from osgeo import gdal
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+for i, name in enumerate(sys.argv[2:]):
+    ds.GetRasterBand(i + 1).SetDescription(name)
+ds = None
+PY
+}
 # Landsat 8 B4, B3, B2 (red, green, blue): the file stores B2, B3, B4, hence -b 3 -b 2 -b 1.
 # 203 x 157 pixels crossing the scene's fill border (0, untagged).
 gdal_translate -q -b 3 -b 2 -b 1 -srcwin 1050 250 203 157 "${co[@]}" \
@@ -20,23 +30,9 @@ gdal_translate -q -srcwin 200 150 121 95 "${co[@]}" "$src/rgbn_5m.tif" "$here/rg
 gdal_translate -q -b 3 -b 2 -b 1 -srcwin 700 1348 512 512 "${co[@]}" \
   "$src/landsat8_224078_20200518_b234_30m.tif" "$top/examples/landsat8_rgb_512.tif"
 for f in "$here/landsat8_rgb_crop.tif" "$top/examples/landsat8_rgb_512.tif"; do
-  python3 - "$f" <<'PY'
-import sys
-from osgeo import gdal
-ds = gdal.Open(sys.argv[1], gdal.GA_Update)
-for i, name in enumerate(("B4 red", "B3 green", "B2 blue")):
-    ds.GetRasterBand(i + 1).SetDescription(name)
-ds = None
-PY
+  describe "$f" "B4 red" "B3 green" "B2 blue"
 done
-python3 - "$here/rgbn_5m_crop.tif" <<'PY'
-import sys
-from osgeo import gdal
-ds = gdal.Open(sys.argv[1], gdal.GA_Update)
-for i, name in enumerate(("red", "green", "blue", "nir")):
-    ds.GetRasterBand(i + 1).SetDescription(name)
-ds = None
-PY
+describe "$here/rgbn_5m_crop.tif" red green blue nir
 rm -f "$here"/*.aux.xml "$top"/examples/*.aux.xml
 # Sentinel-2 L1C at its three native resolutions, one area from the same corner (col 600, row 702 of the
 # 10 m file): 127 x 99 pixels at 10 m (B2 B3 B4 B8), 64 x 50 at 20 m (B5 B6 B7 B8A B11 B12), 22 x 17 at 60 m
@@ -67,20 +63,7 @@ gdal_translate -q -srcwin 440 475 128 128 "${co[@]}" "$here/st.vrt" "$here/lands
 gdal_translate -q -srcwin 880 950 256 256 "${co[@]}" "${st}_B8.tif" "$here/landsat8_l1_pan_crop.tif"
 rm -f "$here/gw.vrt" "$here/st.vrt"
 for f in landsat8_224077_rgb_256 landsat8_l1_ms_crop; do
-  python3 - "$here/$f.tif" <<'PY'
-import sys
-from osgeo import gdal
-ds = gdal.Open(sys.argv[1], gdal.GA_Update)
-for i, name in enumerate(("B4 red", "B3 green", "B2 blue")):
-    ds.GetRasterBand(i + 1).SetDescription(name)
-ds = None
-PY
+  describe "$here/$f.tif" "B4 red" "B3 green" "B2 blue"
 done
-python3 - "$here/landsat8_l1_pan_crop.tif" <<'PY'
-import sys
-from osgeo import gdal
-ds = gdal.Open(sys.argv[1], gdal.GA_Update)
-ds.GetRasterBand(1).SetDescription("B8 pan")
-ds = None
-PY
+describe "$here/landsat8_l1_pan_crop.tif" "B8 pan"
 rm -f "$here"/*.aux.xml
