@@ -1,5 +1,5 @@
 """Products as users get them (a Sentinel-2 ``.SAFE`` folder or its ``.zip``, a Landsat Collection 2 folder of
-band files), read through GDAL without an intermediate stack: the bands asked for become a virtual raster
+band files, a STAC item: ``sr4rs.io.stac``), read through GDAL without an intermediate stack: the bands asked for become a virtual raster
 (VRT, in GDAL's memory) over the product's own files, with the product's radiometric offsets applied and
 its fill marked as nodata. Every part of sr4rs that reads a GeoTIFF reads these the same way.
 """
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Product:
-    """A product found on disk: its sensor, every band's file (a GDAL path), offsets from its metadata."""
+    """A product found: its sensor, every band's file (a GDAL path) and its values' scaling (the sensor's value
+    is the stored one x ``ratios`` + ``offsets``, from its metadata), the band's number in its file where it is
+    not 1; ``id``: a STAC item's."""
 
     path: str
     root: str  # GDAL path of the folder holding the product's files (/vsizip/... for a zip)
@@ -37,16 +39,41 @@ class Product:
     files: Dict[str, str]
     offsets: Dict[str, float] = field(default_factory=dict)
     baseline: Optional[str] = None
+    ratios: Dict[str, float] = field(default_factory=dict)
+    indexes: Dict[str, int] = field(default_factory=dict)
+    id: Optional[str] = None
+    crs: Tuple[str, ...] = ()  # the CRSs its metadata states
 
     @property
     def name(self) -> str:
-        return os.path.basename(os.path.normpath(self.path))
+        return self.id or os.path.basename(os.path.normpath(self.path))
+
+
+def _is_local_product(path: str) -> bool:
+    return os.path.isdir(path) or (os.path.isfile(path) and path.lower().endswith(".zip"))
+
+
+def _is_stac(path: str) -> bool:
+    from .stac import claims
+
+    return claims(path)
+
+
+def _open_stac(path: str, sensor: Optional[str]) -> "Product":
+    from .stac import open_item
+
+    return open_item(path, sensor)
+
+
+# The product formats: (claims a path, opens it); a new format is one more line.
+FORMATS = {"stac-item": (_is_stac, _open_stac),
+           "product-files": (_is_local_product, lambda path, sensor: _open_files(path, sensor))}
 
 
 def is_product(path: str) -> bool:
-    """A folder or a .zip: a product (a plain raster is a file)."""
+    """A product of one of ``FORMATS``: a folder or a .zip (a plain raster is a file), a STAC item."""
     path = os.fspath(path)
-    return os.path.isdir(path) or (os.path.isfile(path) and path.lower().endswith(".zip"))
+    return any(claims(path) for claims, _ in FORMATS.values())
 
 
 def _root(path: str) -> str:
@@ -85,6 +112,14 @@ def detect(path: str) -> Sensor:
 def open_product(path: str, sensor: Optional[str] = None) -> Product:
     """Find the sensor (given, or detected) and every band's file; read offsets from the metadata."""
     path = os.fspath(path)
+    for claims, opener in FORMATS.values():
+        if claims(path):
+            return opener(path, sensor)
+    return _open_files(path, sensor)
+
+
+def _open_files(path: str, sensor: Optional[str] = None) -> Product:
+    """A product of band files in a folder or a zip."""
     if not os.path.exists(path):
         raise InputError(f"input '{path}' does not exist: check the path")
     found = get_sensor(sensor) if sensor else detect(path)
@@ -151,8 +186,19 @@ def parse_bands(text: Optional[str]) -> Optional[List[str]]:
     return names
 
 
+def _check_item_bands(product: Product, names: Sequence[str]) -> None:
+    """A STAC item holding every band asked for: all those missing named at once, beside what it has."""
+    missing = [n for n in names if product.sensor.find(n) is None or product.sensor.find(n).name not in product.files]
+    if missing:
+        has = ", ".join(product.files)
+        raise InputError(f"STAC item '{product.id}' has no asset for band(s) {', '.join(missing)} (it has {has}): "
+                         "choose an item holding them, or bands among these (--bands)")
+
+
 def product_bands(product: Product, names: Sequence[str]) -> Tuple[Band, ...]:
     """The bands ``names`` of the product, all present and of one resolution."""
+    if product.id is not None:
+        _check_item_bands(product, names)
     bands = product.sensor.select(names)
     missing = [b.name for b in bands if b.name not in product.files]
     if missing:
@@ -168,7 +214,7 @@ def product_bands(product: Product, names: Sequence[str]) -> Tuple[Band, ...]:
 
 def _band_xml(i: int, name: str, source: str, band: int, size: Tuple[int, int], dtype: str,
               nodata: Optional[float], fill: Optional[float], offset: float, scale: Optional[float],
-              physical_offset: Optional[float]) -> str:
+              physical_offset: Optional[float], ratio: float = 1.0) -> str:
     w, h = size
     parts = [f'  <VRTRasterBand dataType="{dtype}" band="{i}">', f"    <Description>{escape(name)}</Description>"]
     if nodata is not None:
@@ -183,8 +229,8 @@ def _band_xml(i: int, name: str, source: str, band: int, size: Tuple[int, int], 
               f'      <DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>']
     if fill is not None:
         parts.append(f"      <NODATA>{fill!r}</NODATA>")
-    if offset:
-        parts += [f"      <ScaleOffset>{offset!r}</ScaleOffset>", "      <ScaleRatio>1</ScaleRatio>"]
+    if offset or ratio != 1.0:
+        parts += [f"      <ScaleOffset>{offset!r}</ScaleOffset>", f"      <ScaleRatio>{ratio!r}</ScaleRatio>"]
     parts += ["    </ComplexSource>", "  </VRTRasterBand>"]
     return "\n".join(parts)
 
@@ -206,7 +252,9 @@ def _grid(source: str, what: str):
     try:
         ds = gdal.Open(source)
     except RuntimeError as err:
-        raise InputError(f"{what} '{source}' cannot be opened ({first_line(err)}): is the product complete?") from None
+        fix = "check the address and the network; an expired signed URL needs the item signed again" \
+            if source.startswith("/vsicurl/") else "is the product complete?"
+        raise InputError(f"{what} '{source}' cannot be opened ({first_line(err)}): {fix}") from None
     gt = ds.GetGeoTransform(can_return_null=True)
     return {"width": ds.RasterXSize, "height": ds.RasterYSize, "gt": gt or (0.0, 1.0, 0.0, 0.0, 0.0, 1.0),
             "srs": ds.GetProjection() or "", "type": gdal.GetDataTypeName(ds.GetRasterBand(1).DataType)}
@@ -217,6 +265,7 @@ def stack(product: Product, names: Sequence[str]) -> str:
     bands = product_bands(product, names)
     grids = [_grid(product.files[b.name], f"band {b.name}") for b in bands]
     first = grids[0]
+    _check_crs(product, bands, grids)
     for band, grid in zip(bands, grids):
         if (grid["width"], grid["height"], grid["gt"]) != (first["width"], first["height"], first["gt"]):
             raise InputError(f"band {band.name} of product '{product.path}' is not on the grid of band {bands[0].name}: "
@@ -224,15 +273,31 @@ def stack(product: Product, names: Sequence[str]) -> str:
     s = product.sensor
     dtype = gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(s.dtype))) if s.dtype \
         else first["type"]
-    xml = [_band_xml(i + 1, b.name, product.files[b.name], 1, (first["width"], first["height"]), dtype,
-                     s.nodata, s.fill, product.offsets.get(b.name, 0.0), s.scale, s.offset)
+    xml = [_band_xml(i + 1, b.name, product.files[b.name], product.indexes.get(b.name, 1),
+                     (first["width"], first["height"]), dtype, s.nodata, s.fill, product.offsets.get(b.name, 0.0),
+                     s.scale, s.offset, product.ratios.get(b.name, 1.0))
            for i, b in enumerate(bands)]
     metadata = {"SR4RS_PRODUCT": product.name, "SR4RS_SENSOR": s.name, "SR4RS_BANDS": ",".join(b.name for b in bands)}
     if product.baseline:
         metadata["PROCESSING_BASELINE"] = product.baseline
-    stem = os.path.splitext(product.name)[0] + "_" + "-".join(b.name for b in bands)
-    return _write_vrt(f"{os.path.abspath(product.path)}|{s.name}|{','.join(b.name for b in bands)}", stem, first, xml,
-                      metadata)
+    if product.id is not None:
+        metadata["SR4RS_STAC_ITEM"] = product.path
+    stem = (product.id or os.path.splitext(product.name)[0]) + "_" + "-".join(b.name for b in bands)
+    where = product.path if product.id is not None else os.path.abspath(product.path)
+    return _write_vrt(f"{where}|{s.name}|{','.join(b.name for b in bands)}", stem, first, xml, metadata)
+
+
+def _check_crs(product: Product, bands: Sequence[Band], grids: Sequence[dict]) -> None:
+    """The bands of one image share one CRS (a STAC item's assets may not)."""
+    from ._gdal import osr
+
+    first = osr.SpatialReference(wkt=grids[0]["srs"]) if grids[0]["srs"] else None
+    for band, grid in zip(bands[1:], grids[1:]):
+        other = osr.SpatialReference(wkt=grid["srs"]) if grid["srs"] else None
+        if (first is None) != (other is None) or (first is not None and not first.IsSame(other)):
+            name = lambda g: (osr.SpatialReference(wkt=g["srs"]).GetName() if g["srs"] else "none")  # noqa: E731
+            raise InputError(f"bands {bands[0].name} ({name(grids[0])}) and {band.name} ({name(grid)}) of "
+                             f"'{product.path}' are in different CRSs: give bands of one CRS (reproject with gdalwarp)")
 
 
 def _band_index(ds, name: str, path: str) -> int:

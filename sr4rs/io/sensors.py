@@ -1,6 +1,6 @@
 """Sensors described by data: a JSON file per sensor gives its bands (names, aliases, native resolution),
 its pixel values (type, fill, saturation, scaling, offsets read from the product) and how each band is
-found in a product. sr4rs ships files for Sentinel-2 L1C and L2A, Landsat 8/9 OLI Collection 2 and
+found in a product, and how a STAC item of its products is recognised (``stac``). sr4rs ships files for Sentinel-2 L1C and L2A, Landsat 8/9 OLI Collection 2 and
 "the bands of one GeoTIFF" (``sr4rs/io/sensors/``); a user adds a satellite by writing one and pointing
 ``SR4RS_SENSORS`` at its folder (or passing ``--sensor FILE``), with no code change.
 """
@@ -21,8 +21,10 @@ from ..errors import InputError
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sensors")
 FORMATS = ("sentinel2-safe", "band-files", "one-file")  # the product readers of sr4rs.io.products
 _FIELDS = {"name", "description", "format", "detect", "dtype", "nodata", "fill", "saturation", "scale", "offset",
-           "offsets", "bands"}
+           "offsets", "stac", "bands"}
 _BAND_FIELDS = {"name", "aliases", "resolution", "file", "id"}
+_STAC_FIELDS = {"match", "offset"}
+_STAC_OFFSET_FIELDS = {"property", "since", "value"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 
 
@@ -59,13 +61,21 @@ class Sensor:
     scale: Optional[float] = None
     offset: Optional[float] = None
     offsets: Optional[Dict[str, str]] = None
+    stac: Optional["StacRule"] = None
 
-    def band(self, name: str) -> Band:
-        """The band answering to ``name`` (or to its first word: a model's "B4 red" is band B4)."""
-        for candidate in (name, name.split()[0] if name.split() else name):
+    def find(self, name: str) -> Optional[Band]:
+        """The band answering to ``name`` (or to one of its words: a model's "B4 red" is band B4), or None."""
+        for candidate in (name, *name.split()):
             for band in self.bands:
                 if band.answers_to(candidate):
                     return band
+        return None
+
+    def band(self, name: str) -> Band:
+        """The band answering to ``name`` (or to one of its words: a model's "B4 red" is band B4)."""
+        found = self.find(name)
+        if found is not None:
+            return found
         known = ", ".join(b.name for b in self.bands)
         raise InputError(f"sensor '{self.name}' has no band '{name}' (it has {known}): check --bands")
 
@@ -75,6 +85,19 @@ class Sensor:
     @property
     def finest(self) -> float:
         return min(b.resolution for b in self.bands)
+
+
+@dataclass(frozen=True)
+class StacRule:
+    """How a STAC item of the sensor's products is recognised: ``match``, alternatives, each a set of item
+    properties (``collection``: the item's collection) and the glob patterns their values match (case
+    ignored); ``offset``: the value added to every pixel when the item gives no ``raster:bands`` offset and
+    its ``property`` is at least ``since`` (Sentinel-2's processing baseline 04.00 and later: -1000)."""
+
+    match: Tuple[Dict[str, str], ...]
+    offset_property: Optional[str] = None
+    offset_since: Optional[str] = None
+    offset_value: float = 0.0
 
 
 class _Checker:
@@ -177,7 +200,30 @@ def parse_sensor(data: Any, path: str) -> Sensor:
         raise check.fail("offsets", "must be {\"metadata\": TAG}: the product metadata element holding each band's offset")
     return Sensor(name, check.string(data, "description", "", required=False), fmt, tuple(detect), bands, path,
                   dtype, *(check.number(data, k, "") for k in ("nodata", "fill", "saturation")),
-                  check.number(data, "scale", "", positive=True), check.number(data, "offset", ""), offsets)
+                  check.number(data, "scale", "", positive=True), check.number(data, "offset", ""), offsets,
+                  _stac_rule(check, data.get("stac")))
+
+
+def _stac_rule(check: _Checker, data: Any) -> Optional[StacRule]:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise check.fail("stac", "must be an object with 'match' (and 'offset')")
+    check.unknown(data, _STAC_FIELDS, "stac.")
+    match = data.get("match")
+    if not isinstance(match, list) or not match or not all(
+            isinstance(m, dict) and m and all(isinstance(k, str) and isinstance(v, str) and v for k, v in m.items())
+            for m in match):
+        raise check.fail("stac.match", "must be a non-empty list of {property: pattern} objects")
+    offset = data.get("offset")
+    if offset is None:
+        return StacRule(tuple(match))
+    if not isinstance(offset, dict):
+        raise check.fail("stac.offset", "must be {\"property\": NAME, \"since\": VALUE, \"value\": NUMBER}")
+    check.unknown(offset, _STAC_OFFSET_FIELDS, "stac.offset.")
+    value = check.number(offset, "value", "stac.offset.")
+    return StacRule(tuple(match), check.string(offset, "property", "stac.offset."),
+                    check.string(offset, "since", "stac.offset."), value or 0.0)
 
 
 def load_sensor(path: str) -> Sensor:
