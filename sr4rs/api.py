@@ -22,11 +22,12 @@ from .geo.dtypes import ENCODING_CHOICES
 from .inference.blocks import copy_blocks, fingerprint, plan_blocks
 from .inference.engine import ApplyReport, output_spec, run_apply
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
+from .io import catalog
 from .io.extended import writer_name
 from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
-from .io.products import is_product, nest, open_product, parse_bands, resolve as resolve_bands
+from .io.products import check_bands, is_product, nest, open_product, parse_bands, resolve as resolve_bands
 from .io.sensors import Sensor, get_sensor, sensors
 from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
@@ -113,20 +114,47 @@ def input_pixels(inputs: Union[str, Sequence[str]]) -> int:
 
 
 def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str, quicklook: Optional[str],
-                      overwrite: bool, originals: Sequence[str] = ()) -> None:
-    """The output and the quicklook, checked before any work: not an input (nor a file of one, nor inside
-    the model's folder or a product), not each other, replaced only when they are an earlier apply output
-    and PNG."""
+                      overwrite: bool, originals: Sequence[str] = (), item: bool = False) -> None:
+    """The output, the quicklook and the STAC item (``item``), checked before any work: not an input (nor a file
+    of one, nor inside the model's folder or a product), not each other, replaced only when they are an earlier
+    apply output, PNG and item."""
     reads = [r for info in infos for r in raster_reads(info.files or (info.path,), "--input")]
-    reads += [Read(p, "--input") for p in originals]
+    reads += [Read(p.split("#", 1)[0] if "#" in p and not os.path.exists(p) else p, "--input") for p in originals]
     if model_path and os.path.isdir(model_path):
         reads.append(Read(model_path, "--savedmodel"))
     targets = [Target(output, "--output", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))]
     if quicklook:
         targets.append(Target(quicklook, "--quicklook", "PNG quicklook", png_file))
+    if item:
+        _check_georeferenced(infos[0], "--stac")
+        targets.append(Target(catalog.item_path(output), "--stac", "STAC item of sr4rs apply", catalog.is_sr4rs_item))
     check_targets(targets, reads, overwrite)
     for target in targets:
         check_output_path(target.path, target.flag)
+
+
+def _check_georeferenced(info: RasterInfo, flag: str) -> None:
+    if info.geotransform is None or not info.projection:
+        raise InputError(f"input '{info.path}' has no georeferencing, which a STAC item needs: drop {flag} "
+                         "(--no-stac) or give a georeferenced input")
+
+
+def stac_inputs(inputs: Union[str, Sequence[str]]) -> List[str]:
+    """The inputs that are STAC items (what an output's item is ``derived_from``)."""
+    from .io.stac import claims
+
+    return [p for p in _paths(inputs) if claims(p)]
+
+
+def write_output_item(output: str, model: LoadedModel, inputs: Union[str, Sequence[str]] = (),
+                      options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None) -> Optional[str]:
+    """The STAC item of an apply output, beside it, when ``options`` ask for one (``--stac``, or a COG); its path."""
+    from . import __version__
+
+    if not options.writes_item:
+        return None
+    return catalog.write_output_item(output, model.name, model.scale, sources=stac_inputs(inputs), cog=options.cog,
+                                     quicklook=quicklook, version=__version__)
 
 
 def open_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
@@ -137,6 +165,7 @@ def open_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]
     if bands and len(paths) > 1:
         raise InputError("--bands picks bands of one input: give one --input with it (or a product alone)")
     if len(paths) == 1 and not bands and metadata is not None and (sensor or is_product(paths[0])):
+        check_bands(paths[0], metadata.input_bands, sensor)
         return _nested([resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs])
     resolved = [resolve_bands(p, bands, sensor) for p in paths]
     return _nested(resolved) if metadata is not None and len(metadata.inputs) > 1 else resolved
@@ -209,7 +238,7 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
     metadata = model.metadata if isinstance(model, LoadedModel) else read_metadata(model_path)
     paths = open_inputs(originals, bands, sensor, metadata)
     infos = [read_info(p) for p in paths]
-    check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals)
+    check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals, options.writes_item)
     check_options(options)
     return ApplyInputs(tuple(paths), tuple(infos), model_path)
 
@@ -238,6 +267,7 @@ def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str
         report = _apply_native(paths, infos, model, output, options, progress, cancel)
     if quicklook:
         write_quicklook(output, quicklook)
+    write_output_item(output, model, inputs, options, quicklook)
     return report
 
 
@@ -299,17 +329,22 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
     order = [b.name for b in open_product(product, sensor).sensor.bands]
     parts = [(resolve_bands(product, fine, sensor), fine)]
     check_apply_paths([read_info(parts[0][0])], "", output, None, options.overwrite, [product] +
-                      [m.path for m in loaded])
+                      [m.path for m in loaded], options.writes_item)
     check_options(options)
     temporaries = []
     try:
         for i, model in enumerate(loaded):
             tmp = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.model{i}.partial.tif")
             temporaries.append(tmp)
-            apply(product, tmp, model, replace(options, overwrite=True), sensor=sensor, progress=progress,
-                  cancel=cancel)
+            apply(product, tmp, model, replace(options, overwrite=True, stac=False), sensor=sensor,
+                  progress=progress, cancel=cancel)
             parts.append((tmp, model.metadata.output_bands))
         width, height = assemble_bands(parts, order, output, options)
+        if options.writes_item:
+            from . import __version__
+
+            catalog.write_output_item(output, "+".join(m.name for m in loaded), max(m.scale for m in loaded),
+                                      sources=stac_inputs(product), cog=options.cog, version=__version__)
         return ApplyReport(output, width, height, 1, 0, 0, 0.0, 0.0)
     finally:
         for tmp in temporaries:
@@ -318,12 +353,15 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
 
 # --- many scenes, and scenes cut into blocks: the steps a scheduler runs (sr4rs.integrations.dask_apply) ----------
 
-_SCENE_SUFFIXES = (".zip", ".tar", ".gz", ".safe", ".tif", ".tiff", ".vrt", ".jp2", ".img")
+_SCENE_SUFFIXES = (".zip", ".tar", ".gz", ".safe", ".tif", ".tiff", ".vrt", ".jp2", ".img", ".json", ".geojson")
 
 
 def scene_name(scene: str) -> str:
-    """A scene's name: its file or folder name without the suffixes of rasters and products (.tif, .SAFE, .zip)."""
-    name = os.path.basename(os.path.normpath(scene))
+    """A scene's name: its file or folder name without the suffixes of rasters and products (.tif, .SAFE, .zip);
+    an item of an ItemCollection (``search.json#ID``): its ID."""
+    if "#" in scene and not os.path.exists(scene):
+        return scene.rsplit("#", 1)[1]
+    name = os.path.basename(os.path.normpath(scene.split("?", 1)[0]))
     root, ext = os.path.splitext(name)
     while ext.lower() in _SCENE_SUFFIXES and root:
         name = root
@@ -346,12 +384,20 @@ def expand_scenes(patterns: Sequence[str]) -> List[str]:
             found = sorted(glob.glob(pattern))
             if not found:
                 raise InputError(f"no scene matches '{pattern}': check the pattern (quote it so that sr4rs expands it)")
-            scenes.extend(found)
+            scenes.extend(s for f in found for s in _items_of(f))
         else:
-            scenes.append(pattern)
+            scenes.extend(_items_of(pattern))
     if not scenes:
         raise InputError("no scene given: pass scenes, products or a glob pattern")
     return scenes
+
+
+def _items_of(scene: str) -> List[str]:
+    """An ItemCollection or a folder of STAC items: each item; anything else: itself."""
+    from .io.stac import expand
+
+    found = expand(scene)
+    return found if found is not None else [scene]
 
 
 @dataclass(frozen=True)
@@ -513,6 +559,7 @@ def assemble_blocks(scene: str, output: str, model: LoadedModel, options: ApplyO
         for source in sources:
             source.close()
     remove_quietly(os.path.dirname(files[0]))
+    write_output_item(output, model, scene, options)
     return ApplyReport(output, plan.out_width, plan.out_height, plan.scale, len(plan.tiles()), 0,
                        time.perf_counter() - start, 0.0)
 

@@ -18,7 +18,8 @@ PROG = "sr4rs apply"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, action="append", metavar="IMAGE",
                         help="low-resolution image (any GDAL raster), or a product (Sentinel-2 .SAFE or .zip, Landsat "
-                        "Collection 2 folder); a model with several inputs takes one --input each, finest first, "
+                        "Collection 2 folder, STAC item: a JSON file or an http(s) address, ITEMS.json#ID for one item "
+                        "of a saved search); a model with several inputs takes one --input each, finest first, "
                         "or one product")
     opt.bands(parser)
     opt.model(parser, repeatable=True)
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.scale(parser)
     opt.creation_options(parser)
     parser.add_argument("--cog", action="store_true", help="write a Cloud Optimized GeoTIFF")
+    opt.stac(parser)
     parser.add_argument("--quicklook", metavar="PNG", help="also write a contrast-stretched PNG of the result")
     opt.overwrite(parser, "an existing output")
     parser.add_argument("--backend", choices=("native", "otbtf"), default="native",
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace, cancel=None) -> int:
 
     options = api.ApplyOptions(tile_size=args.ts, pad=args.pad, batch_size=args.batch_size, nodata=args.nodata,
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
-                               cog=args.cog, overwrite=args.overwrite)
+                               cog=args.cog, overwrite=args.overwrite, stac=args.stac)
     models = [api.bundled_model_path(m) for m in args.model or []] + list(args.savedmodel or [])
     if args.all_bands:
         return _all_bands(args, api, models, options, cancel)

@@ -18,7 +18,8 @@ INTERRUPTED = "the scenes finished so far are kept; run the same command again t
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenes", nargs="+", metavar="SCENE", help="images or products (Sentinel-2 .SAFE or .zip, "
-                        "Landsat folders), or glob patterns in quotes ('/data/S2*.SAFE')")
+                        "Landsat folders, STAC items), ItemCollections (a saved STAC API search: each of its items) or "
+                        "folders of items, or glob patterns in quotes ('/data/S2*.SAFE')")
     parser.add_argument("--output-dir", required=True, metavar="DIR", help="where each scene is written, as "
                         "DIR/<scene name>_x<factor>.tif (made if missing; on a cluster, a folder every worker reaches)")
     opt.bands(parser, "each scene")
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.scale(parser)
     opt.creation_options(parser)
     parser.add_argument("--cog", action="store_true", help="write Cloud Optimized GeoTIFFs")
+    opt.stac(parser)
     opt.overwrite(parser, "outputs, even those an earlier run finished (by default they are skipped)")
     opt.no_progress(parser)
 
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace, cancel=None) -> int:
 
     options = api.ApplyOptions(tile_size=args.ts, pad=args.pad, batch_size=args.batch_size, nodata=args.nodata,
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
-                               cog=args.cog, overwrite=args.overwrite)
+                               cog=args.cog, overwrite=args.overwrite, stac=args.stac)
     model = api.bundled_model_path(args.model) if args.model else args.savedmodel
     checked = dask_apply.check_job(args.scenes, args.output_dir, model, options, bands=args.bands,
                                    sensor=args.sensor, scale=args.scale, block_tiles=args.block_tiles)

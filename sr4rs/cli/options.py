@@ -49,6 +49,12 @@ def tiling(parser: argparse.ArgumentParser, bare_pad: bool = False) -> None:
                         "model's recommended margin; 64 for SR4RS models)", **extra)
 
 
+def stac(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stac", action=argparse.BooleanOptionalAction, default=None,
+                        help="write a STAC item (JSON) beside each output, linked to the input item (default: with "
+                        "--cog)")
+
+
 def overwrite(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--overwrite", action="store_true", help=f"replace {what}")
 

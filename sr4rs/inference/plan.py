@@ -45,6 +45,11 @@ class ApplyOptions:
     cog: bool = False
     overwrite: bool = False
     threads: bool = True  # overlap reading and writing with inference
+    stac: Optional[bool] = None  # a STAC item beside the output (None: with a COG)
+
+    @property
+    def writes_item(self) -> bool:
+        return self.cog if self.stac is None else self.stac
 
 
 @dataclass(frozen=True)

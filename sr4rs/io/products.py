@@ -195,6 +195,13 @@ def _check_item_bands(product: Product, names: Sequence[str]) -> None:
                          "choose an item holding them, or bands among these (--bands)")
 
 
+def check_bands(path: str, names: Sequence[str], sensor: Optional[str] = None) -> None:
+    """A STAC item holds every band of ``names`` (those of all of a model's inputs): one message for all missing."""
+    product = open_product(path, sensor)
+    if product.id is not None:
+        _check_item_bands(product, names)
+
+
 def product_bands(product: Product, names: Sequence[str]) -> Tuple[Band, ...]:
     """The bands ``names`` of the product, all present and of one resolution."""
     if product.id is not None:

@@ -403,3 +403,35 @@ def open_item(location: str, sensor: Optional[str] = None):
                    ratios={n: r for n, (r, _) in scaling.items() if r != 1.0},
                    indexes={n: b.index for n, b in chosen.items() if b.index != 1}, id=item.id,
                    crs=tuple(sorted({b.crs for b in chosen.values() if b.crs})))
+
+
+def expand(path: str) -> Optional[List[str]]:
+    """The items ``path`` stands for when it is an ItemCollection (``FILE#ID`` each) or a folder of item files
+    that is no product; None for anything else."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        from .products import detect
+
+        try:
+            detect(path)
+            return None  # a product (a Landsat folder holds items of its own)
+        except InputError:
+            pass
+        files = sorted(os.path.join(path, n) for n in os.listdir(path) if n.lower().endswith(_JSON_SUFFIXES))
+        items = [f for f in files if _is_item(_quiet_document(f))]
+        return items or None
+    if not claims(path) or split_location(path)[1] is not None:
+        return None
+    features = item_collection(_cached_document(path))
+    if features is None:
+        return None
+    if not features:
+        raise InputError(f"ItemCollection '{path}' holds no item: search again (a wider area or time range)")
+    return [f"{path}#{f['id']}" for f in features]
+
+
+def _quiet_document(path: str) -> Any:
+    try:
+        return _cached_document(path)
+    except InputError:
+        return None

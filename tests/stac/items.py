@@ -94,7 +94,7 @@ def _footprint(crop):
 
 
 def _item(item_id, files, properties, assets, collection, extensions):
-    geometry, bbox = _footprint(files["B2"][1])
+    geometry, bbox = _footprint(next(iter(files.values()))[1])
     return {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": extensions, "id": item_id,
             "geometry": geometry, "bbox": bbox, "properties": {"datetime": "2016-01-12T15:56:22.026000Z", **properties},
             "links": [{"rel": "collection", "href": f"./{collection}.json", "type": "application/json"}],
