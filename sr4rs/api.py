@@ -28,10 +28,11 @@ from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
 from .io.products import check_bands, is_product, nest, open_product, parse_bands, resolve as resolve_bands
-from .io.sensors import Sensor, get_sensor, sensors
+from .io.sensors import Sensor, get_sensor, match_bands, sensors
 from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
-from .io.source import MemorySink, MemorySource, RasterInfo
+from .geo.windows import Window
+from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
 from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
 from .model.contract import InputSpec, ModelMetadata, read_metadata
 from .model.load import (LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly,
@@ -57,6 +58,8 @@ __all__ = [
     "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
     "plan_scene", "remove_leftovers", "scene_name", "scene_output",
     "STRATEGIES", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
+    # opened sources (what sr4rs.xarray builds on), STAC
+    "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
 ]
 
 
@@ -281,6 +284,31 @@ def _apply_native(paths, infos, model, output, options, progress, cancel) -> App
     finally:
         for source in sources:
             source.close()
+
+
+def plan_sources(infos: Sequence[RasterInfo], model: LoadedModel, options: ApplyOptions = ApplyOptions()) -> ApplyPlan:
+    """How ``model`` runs over inputs described by ``infos`` (one per model input, finest first): tiles, margins,
+    batches, the output's size and type, checked against the model."""
+    return plan_apply(list(infos), model, options)
+
+
+def apply_sources(sources, model: LoadedModel, make_sink, options: ApplyOptions = ApplyOptions(), *,
+                  plan: Optional[ApplyPlan] = None, window: Optional[Window] = None,
+                  progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """The apply engine on opened sources.
+
+    Args:
+        sources: one ``RasterSource`` per model input, finest first (``MemorySource``, ``GdalSource``, or any
+            object with ``info`` and ``read(window)``).
+        model: a loaded model (``load_model``).
+        make_sink: called with the output's ``OutputSpec``, returns where it is written (``MemorySink``...).
+        plan: from ``plan_sources`` (made here otherwise); window: only the tiles of the plan inside this window
+            of output pixels (on tile boundaries), into a sink of its size.
+
+    Returns:
+        The ``ApplyReport``; the sink is committed, or aborted if anything fails.
+    """
+    return run_apply(sources, model, make_sink, options, progress=progress, cancel=cancel, plan=plan, window=window)
 
 
 def super_resolve(inputs: Union[str, Sequence[str]], model: Union[str, LoadedModel], output: str,

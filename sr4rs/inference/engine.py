@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..geo.dtypes import cast_clipped
 from ..geo.nodata import model_input, nodata_mask, protect_nodata
-from ..geo.windows import Tile, scaled_geotransform
+from ..geo.windows import Tile, Window, scaled_geotransform
 from ..io.source import OutputSpec, RasterSink, RasterSource, SinkFactory, read_padded
 from ..model.load import LoadedModel
 from ..progress import CancelToken, Progress, Work
@@ -210,15 +210,26 @@ def _as_sources(sources, model: LoadedModel) -> List[RasterSource]:
     return [sources]
 
 
+def _window_batches(plan: ApplyPlan, window: Window) -> List[List[Tile]]:
+    """The batches of the plan's tiles whose kept part lies inside ``window``, which must follow tile boundaries."""
+    tiles = [t for t in plan.tiles() if t.core.clip(window.col_off + window.width, window.row_off + window.height)
+             == t.core and t.core.col_off >= window.col_off and t.core.row_off >= window.row_off]
+    if sum(t.core.width * t.core.height for t in tiles) != window.width * window.height:
+        raise InputError(f"window {window} does not follow the plan's tiles of {plan.tile} output pixels")
+    return [tiles[i:i + plan.batch_size] for i in range(0, len(tiles), plan.batch_size)]
+
+
 def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, RasterSource]],
               model: LoadedModel, make_sink: SinkFactory, options: ApplyOptions = ApplyOptions(),
               progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None,
-              plan: Optional[ApplyPlan] = None, block: Optional[Block] = None) -> ApplyReport:
+              plan: Optional[ApplyPlan] = None, block: Optional[Block] = None,
+              window: Optional[Window] = None) -> ApplyReport:
     """Run ``model`` over ``sources`` (one per model input, finest first, or by input name) into the sink
     ``make_sink(spec)`` creates, and commit it. ``progress`` is called with 0 once all checks have
     passed, then with the finest input's pixels done; ``cancel`` stops the run within one batch. The
     sink is aborted if anything fails or the run is cancelled. ``block``: only that block of the plan
-    (``sr4rs.inference.blocks``), into a sink the size of its window."""
+    (``sr4rs.inference.blocks``), into a sink the size of its window; ``window``: only the tiles of the plan
+    inside that output window (on tile boundaries), into a sink of its size."""
     start = time.perf_counter()
     sources = _as_sources(sources, model)
     infos = [s.info for s in sources]
@@ -227,10 +238,12 @@ def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, 
     batches = plan.batches()
     nbands = _probe_bands(model, plan, infos)
     spec = output_spec(infos, model, plan, nbands)
+    if window is not None:
+        batches, block = _window_batches(plan, window), Block(0, 0, 0, window, (window,), 0)
     if block is None:
         sink = make_sink(spec)
     else:
-        batches = batches[block.first_batch:block.end_batch]
+        batches = batches[block.first_batch:block.end_batch] if window is None else batches
         sink = ShiftedSink(make_sink(block_spec(spec, block.window)), block.window)
     try:
         if progress is not None:

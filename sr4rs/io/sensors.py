@@ -262,3 +262,27 @@ def get_sensor(name_or_path: str) -> Sensor:
         raise InputError(f"unknown sensor '{name_or_path}' (known: {', '.join(known)}): see sr4rs sensors, or give a "
                          "sensor description file")
     return known[name_or_path]
+
+
+def match_bands(available: Sequence[str], wanted: Sequence[str]) -> List[int]:
+    """The position in ``available`` (names of the bands of an array) of each band of ``wanted`` (a model's): the
+    same name, one of its words (a model's "B4 red" is "red"), or else names the same band of one known sensor
+    answers to, for all the bands at once (``B04`` is Sentinel-2's ``B4``; ``nir08`` is Landsat's B5 but
+    Sentinel-2's B8A)."""
+    keys = [str(a).strip().lower() for a in available]
+    direct = [next((keys.index(w) for w in [n.lower(), *n.lower().split()] if w in keys), None) for n in wanted]
+    rest = [n for n, i in zip(wanted, direct) if i is None]
+    if not rest:
+        return direct
+    for sensor in sensors().values():
+        found = {}
+        for name in rest:
+            band = sensor.find(name)
+            same = [i for i, k in enumerate(keys) if band is not None and band.answers_to(k)]
+            if not same:
+                break
+            found[name] = same[0]
+        if len(found) == len(rest):
+            return [i if i is not None else found[n] for n, i in zip(wanted, direct)]
+    raise InputError(f"no band of the array answers to the model's {', '.join(repr(n) for n in rest)} (its bands: "
+                     f"{', '.join(map(str, available))}; the model takes {', '.join(wanted)}): load those bands")
