@@ -23,13 +23,16 @@ setup(
         "scipy>=1.11",
         "scikit-image>=0.22",
         "pillow>=10",
+        "pystac>=1.10",  # STAC items as inputs and outputs
     ],
     # TensorFlow: the CPU build, or the GPU build on machines with an NVIDIA GPU.
     extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],
                     "test": ["pytest>=8,<10"],
                     # The DEEPaaS service (docs/deepaas.md); requirements-deepaas.txt pins a tested set.
                     "deepaas": ["deepaas==2.6.0", "aiohttp>=3.14.1,<4"],
-                    "dask": ["dask[distributed]>=2024.1"]},  # sr4rs apply-many
+                    "dask": ["dask[distributed]>=2024.1"],  # sr4rs apply-many
+                    # sr4rs.xarray: DataArrays as odc-stac, stackstac and rioxarray load them
+                    "xarray": ["xarray>=2024.1", "rioxarray>=0.15", "dask[array]>=2024.1"]},
     entry_points={"console_scripts": ["sr4rs=sr4rs.cli:main"],
                   "deepaas.v2.model": ["sr4rs=sr4rs.integrations.deepaas.model"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: GIS"],

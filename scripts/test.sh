@@ -13,5 +13,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip check
   echo "$want" > "$stamp"
 fi
+# sr4rs.xarray and the STAC tests: xarray, rioxarray, odc-stac, stac-valid (requirements-stac.txt), when the pins change.
+stamp="$VENV/.sr4rs-stac"
+want="$(sha1sum requirements-stac.txt | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-stac.txt
+  echo "$want" > "$stamp"
+fi
 bash scripts/setup_integrations.sh  # OTB, QGIS, TensorFlow 2.14 for tests/integrations (SR4RS_INTEGRATIONS=0: none)
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
