@@ -35,7 +35,6 @@ HTTP_OPTIONS = {
     "GDAL_HTTP_MAX_RETRY": "4",  # retried: timeouts, HTTP 429, 502, 503, 504
     "GDAL_HTTP_RETRY_DELAY": "1",  # seconds, doubled at each try
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no listing of the bucket beside each COG
-    "CPL_VSIL_CURL_USE_HEAD": "NO",  # presigned URLs sign GET only
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
 }
 _RASTER_TYPES = ("image/tiff", "image/jp2", "image/vnd.stac.geotiff", "application/x-hdf")
