@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
 from .data.fusion import FusionPlan, FusionReport, extract_set, plan_fusion_extraction
 from .data.shards import DEFAULT_SHARD_SIZE, ShardReport, shard_patches
+from .data.scenes import ScenesPlan, ScenesReport, extract_scenes, plan_scenes, scene_report_line
 from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
 from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
 from .evaluation.reports import Evaluation, format_table
@@ -29,6 +30,7 @@ from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
 from .io.products import check_bands, is_product, nest, open_product, parse_bands, resolve as resolve_bands
 from .io.sensors import Sensor, get_sensor, match_bands, sensors
+from .io.scenes import SceneFiles, read_scene_lists
 from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .geo.windows import Window
@@ -60,6 +62,9 @@ __all__ = [
     "STRATEGIES", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
     # opened sources (what sr4rs.xarray builds on), STAC
     "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
+    # many scenes into one training set, split by scene
+    "SceneFiles", "ScenesPlan", "ScenesReport", "extract_scenes", "plan_scenes", "read_scene_lists",
+    "scene_report_line",
 ]
 
 

@@ -7,7 +7,10 @@ points of a vector file (--points). With --val-fraction, OUT.tif becomes
 OUT_train.tif and OUT_val.tif. Beside each patches image, OUT.csv lists the
 patch centres in map coordinates. For fusion networks: one --input per
 resolution (finest first), or a product with --bands of several resolutions,
-and --out FOLDER: a patch set made by Wald's protocol.
+and --out FOLDER: a patch set made by Wald's protocol. Many scenes: --scenes
+LIST (the corpus's index.csv, a scenes CSV, or a list of products) into one
+patch set (--out) or one pair of patches images (--factor, --out-lr, --out-hr),
+split into training and validation by tile (--val-tiles, --val-fraction).
 """
 from __future__ import annotations
 
@@ -43,6 +46,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "times, the images' corner moved by 0 to N-1 pixels of the coarsest bands in each direction "
                         "before degrading, so that Wald's blocks fall at N x N phases on the same ground (N up to "
                         "the Wald factor; default 1): more distinct inputs from small coarse bands")
+    scenes = parser.add_argument_group("many scenes")
+    scenes.add_argument("--scenes", action="append", metavar="LIST", help="a list of scenes (repeatable): the corpus's "
+                        "index.csv, a scenes CSV (tile, date, and one column of files per resolution such as 10m, "
+                        "20m, 60m, or a product column), or a text file of products, one per line")
+    scenes.add_argument("--split-by", choices=("tile", "tile-date"), default="tile", help="what a validation split "
+                        "keeps on one side: every scene of a tile (default), or of a tile and date")
+    scenes.add_argument("--val-tiles", type=_names, metavar="T1,T2", default=(), help="tiles whose scenes validate "
+                        "(instead of a --val-fraction of the tiles drawn at random)")
+    scenes.add_argument("--exclude-tiles", type=_names, metavar="T1,T2", default=(), help="tiles left out of training "
+                        "and validation (kept for a leave-tiles-out sr4rs evaluate)")
+    scenes.add_argument("--max-per-scene", type=int, metavar="N", help="at most N patches of each scene, drawn at "
+                        "random (--seed), so that large scenes do not outweigh small ones")
     opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.encoding(parser, "the patches")
     opt.nodata(parser, "; patches holding nodata are skipped")
@@ -93,6 +108,33 @@ def _set(args: argparse.Namespace, api, cancel) -> str:
             f"{', '.join(map(str, plan.factors))} (Wald x{plan.wald}{phases}); wrote {', '.join(report.folders)}")
 
 
+def _names(text: str):
+    return tuple(n for n in text.replace(",", " ").split() if n)
+
+
+def _scenes(args: argparse.Namespace, api, cancel) -> str:
+    if args.input or args.hr or args.lr or args.points:
+        raise api.InputError("--scenes replaces --input, --hr and --lr (each scene's files come from its list): "
+                             "drop them, or list those images as one more scene")
+    fusion = args.factor is None
+    if fusion and not args.out or not fusion and not (args.out_lr and args.out_hr) or fusion and args.out_lr:
+        raise api.InputError("--scenes takes --out FOLDER (a fusion patch set), or --factor with --out-lr and --out-hr "
+                             "(single-image pairs by Wald's protocol)")
+    if args.creation_options and fusion or args.nodata_rule != "all":
+        raise api.InputError("-co applies to --out-lr/--out-hr patches images, --nodata-rule to one pair of images: "
+                             "drop them")
+    scenes = api.read_scene_lists(args.scenes)
+    plan = api.plan_scenes(scenes, args.patch_size, step=args.step, factor=args.factor, bands=args.bands,
+                           sensor=args.sensor, nodata=args.nodata, phases=args.phases, split_by=args.split_by,
+                           val_fraction=args.val_fraction, seed=args.seed, val_tiles=args.val_tiles,
+                           exclude_tiles=args.exclude_tiles, max_per_scene=args.max_per_scene)
+    with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
+        report = api.extract_scenes(plan, out=args.out, out_lr=args.out_lr, out_hr=args.out_hr, encoding=args.encoding,
+                                    overwrite=args.overwrite, progress=bar.update, cancel=cancel,
+                                    creation_options=api.parse_creation_options(args.creation_options))
+    return f"kept {api.scene_report_line(report)}; wrote {', '.join(f for f in report.files if not f.endswith('.csv'))}"
+
+
 def _skipped(report) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in report.skipped.items())
 
@@ -100,5 +142,11 @@ def _skipped(report) -> str:
 def run(args: argparse.Namespace, cancel=None) -> int:
     from .. import api
 
-    print(_set(args, api, cancel) if args.input else _pairs(args, api, cancel), file=sys.stderr)
+    if args.scenes:
+        line = _scenes(args, api, cancel)
+    else:
+        if args.val_tiles or args.exclude_tiles or args.max_per_scene is not None:
+            raise api.InputError("--val-tiles, --exclude-tiles and --max-per-scene apply to --scenes: drop them")
+        line = _set(args, api, cancel) if args.input else _pairs(args, api, cancel)
+    print(line, file=sys.stderr)
     return 0

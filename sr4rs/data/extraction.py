@@ -99,7 +99,7 @@ def _pair_geometry(lr_info: RasterInfo, hr_info: RasterInfo, factor: Optional[in
 def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step: Optional[int] = None,
                     points: Optional[str] = None, factor: Optional[int] = None,
                     nodata: Optional[float] = None, originals: Sequence[str] = (),
-                    nodata_rule: str = "all") -> ExtractionPlan:
+                    nodata_rule: str = "all", allow_empty: bool = False) -> ExtractionPlan:
     """Check the inputs and place the patches; reads no pixel.
 
     Pair mode (``lr_path`` given): same CRS, overlap, integer pixel size ratio (equal to ``factor`` if
@@ -107,7 +107,8 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
     LR image is the HR image degraded. Patches come from a grid of ``patch_size`` every ``step`` LR
     pixels over the LR image, or are centred on the points of the vector file ``points``. ``nodata``
     applies to an image without nodata tag; ``nodata_rule`` "any" skips a patch where any band of any pixel
-    is nodata (OTBTF's PatchesExtraction), "all" where a pixel's every band is.
+    is nodata (OTBTF's PatchesExtraction), "all" where a pixel's every band is. ``allow_empty``: an image too
+    small for a patch gives a plan without windows (one scene of many) instead of an error.
     """
     if nodata_rule not in NODATA_RULES:
         raise InputError(f"--nodata-rule {nodata_rule} is not one of {', '.join(NODATA_RULES)}: choose all "
@@ -125,12 +126,14 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
         geometry = _pair_geometry(lr_info, hr_info, factor)
         crs_wkt = lr_info.projection
     lr = geometry.lr
-    patch_size, step = check_patch_size(patch_size, step, lr.width, lr.height, lr.name)
+    fits = min(lr.width, lr.height) >= patch_size
+    patch_size, step = check_patch_size(patch_size, step, *((lr.width, lr.height) if fits or not allow_empty
+                                                            else (patch_size, patch_size)), lr.name)
     if points is not None:
         windows = point_windows(read_points(points, crs_wkt), lr.geotransform, patch_size)
     else:
         windows = grid_windows(lr.width, lr.height, patch_size, step)
-    if not windows:
+    if not windows and not allow_empty:
         raise InputError(f"no patch of {patch_size} pixels fits the {lr.name}: lower --patch-size")
     return ExtractionPlan(
         lr_path=lr_path, hr_path=hr_path, geometry=geometry, patch_size=patch_size, windows=tuple(windows),
@@ -140,7 +143,7 @@ def plan_extraction(lr_path: Optional[str], hr_path: str, patch_size: int, step:
         nodata_rule=nodata_rule)
 
 
-class _PairSource:
+class PairSource:
     """Reads the LR and HR patch of a window: from two images, or degrading the HR one (Wald)."""
 
     def __init__(self, plan: ExtractionPlan):
@@ -220,13 +223,15 @@ CENTRES_HEADER = "patch,x,y,col,row"
 
 
 def check_outputs(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float, overwrite: bool,
-                  points: Optional[str] = None) -> None:
-    """Every file ``extract`` writes, checked before any work against the inputs and each other."""
-    reads = [r for info, flag in ((plan.lr_info, "--lr"), (plan.hr_info, "--hr")) if info is not None
+                  points: Optional[str] = None, others: Sequence[ExtractionPlan] = ()) -> None:
+    """Every file ``extract`` writes, checked before any work against the inputs (of ``plan`` and ``others``:
+    the scenes of the same extraction) and each other."""
+    plans = [plan, *others]
+    reads = [r for p in plans for info, flag in ((p.lr_info, "--lr"), (p.hr_info, "--hr")) if info is not None
              for r in raster_reads(info.files or (info.path,), flag)]
     if points:
         reads.append(Read(points, "--points"))
-    reads += [Read(p, "input") for p in plan.originals]
+    reads += [Read(original, "input") for p in plans for original in p.originals]
     targets = []
     for out in output_paths(out_lr, out_hr, val_fraction):
         for path, flag in ((out.lr, "--out-lr"), (out.hr, "--out-hr")):
@@ -259,9 +264,9 @@ def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float 
     outputs = output_paths(out_lr, out_hr, val_fraction)
     check_outputs(plan, out_lr, out_hr, val_fraction, overwrite, plan.points)
     work = Work(progress, cancel)
-    source = _PairSource(plan)
+    source = PairSource(plan)
     try:
-        kept, skipped = _scan(plan, source, work)
+        kept, skipped = scan(plan, source, work)
         if not kept:
             raise InputError(f"no patch kept out of {len(plan.windows)} ({skipped['outside']} outside an image, "
                              f"{skipped['nodata']} with nodata): choose points or a grid over valid pixels "
@@ -279,14 +284,21 @@ def extract(plan: ExtractionPlan, out_lr: str, out_hr: str, val_fraction: float 
                          hr_bands=plan.hr_info.count, files=files, seconds=time.monotonic() - start)
 
 
-def _scan(plan: ExtractionPlan, source: _PairSource, work: Work) -> Tuple[List[int], Dict[str, int]]:
+def skip_reason(plan: ExtractionPlan, source: PairSource, index: int) -> Optional[str]:
+    """Why window ``index`` is skipped (outside an image, nodata), or None: it is kept."""
+    window = plan.windows[index]
+    if not plan.geometry.is_inside(window):
+        return "outside"
+    return "nodata" if source.has_nodata(window) else None
+
+
+def scan(plan: ExtractionPlan, source: PairSource, work: Work) -> Tuple[List[int], Dict[str, int]]:
     """Indices of the windows to keep, and the count skipped per reason."""
     kept, skipped = [], {"outside": 0, "nodata": 0}
-    for i, window in enumerate(plan.windows):
-        if not plan.geometry.is_inside(window):
-            skipped["outside"] += 1
-        elif source.has_nodata(window):
-            skipped["nodata"] += 1
+    for i in range(len(plan.windows)):
+        reason = skip_reason(plan, source, i)
+        if reason:
+            skipped[reason] += 1
         else:
             kept.append(i)
         work.advance(1)
@@ -295,7 +307,7 @@ def _scan(plan: ExtractionPlan, source: _PairSource, work: Work) -> Tuple[List[i
 
 
 def _sink(path: str, plan: ExtractionPlan, role: str, count: int, dtype: np.dtype, overwrite: bool,
-          creation_options: Dict[str, str]) -> GeoTiffSink:
+          creation_options: Dict[str, str], tags: Optional[Dict[str, str]] = None) -> GeoTiffSink:
     size = plan.patch_size if role == "lr" else plan.hr_patch_size
     info = plan.hr_info if plan.wald or role == "hr" else plan.lr_info
     nodata = plan.hr_nodata if plan.wald or role == "hr" else plan.lr_nodata
@@ -304,22 +316,28 @@ def _sink(path: str, plan: ExtractionPlan, role: str, count: int, dtype: np.dtyp
     spec = patches_spec(size, count, info.count, dtype, representable(nodata, dtype), info.descriptions,
                         info.color_interps, {"SR4RS_PATCH_SIZE": str(size), "SR4RS_PATCHES": str(count),
                                              "SR4RS_ROLE": role, "SR4RS_SOURCE": source,
-                                             "SR4RS_RATIO": str(plan.ratio)})
+                                             "SR4RS_RATIO": str(plan.ratio), **(tags or {})})
     return GeoTiffSink(path, spec, {**patches_creation_options(size), **creation_options}, overwrite=overwrite)
 
 
 def _write(plan, source, kept, parts, dtypes, overwrite, work: Work, options) -> Tuple[str, ...]:
+    return write_pairs(plan, [(part, [(plan, source, plan.windows[kept[i]]) for i in part.indices], {})
+                              for part in parts], dtypes, overwrite, work, options)
+
+
+def write_pairs(like: ExtractionPlan, parts, dtypes, overwrite, work: Work, options) -> Tuple[str, ...]:
+    """Each part (its ``_Output``, its items: a plan, its ``PairSource`` and a window, and tags added to its
+    images) into its LR/HR patches images and centres CSVs (made after ``like``: sizes, bands), all or nothing."""
     sinks: List[GeoTiffSink] = []
     csvs: List[StagedFile] = []
     committed: List[str] = []
     try:
-        for part in parts:
-            lr_sink = _sink(part.lr, plan, "lr", len(part.indices), dtypes[0], overwrite, options["lr"])
+        for part, items, tags in parts:
+            lr_sink = _sink(part.lr, like, "lr", len(items), dtypes[0], overwrite, options["lr"], tags)
             sinks.append(lr_sink)
-            hr_sink = _sink(part.hr, plan, "hr", len(part.indices), dtypes[1], overwrite, options["hr"])
+            hr_sink = _sink(part.hr, like, "hr", len(items), dtypes[1], overwrite, options["hr"], tags)
             sinks.append(hr_sink)
-            windows = [plan.windows[kept[i]] for i in part.indices]
-            rows = _write_part(plan, source, windows, lr_sink, hr_sink, dtypes, work)
+            rows = _write_part(items, lr_sink, hr_sink, dtypes, work)
             csvs.append(_write_centres(part.lr, rows["lr"], overwrite))
             csvs.append(_write_centres(part.hr, rows["hr"], overwrite))
         for sink in sinks:
@@ -339,11 +357,10 @@ def _write(plan, source, kept, parts, dtypes, overwrite, work: Work, options) ->
         raise
 
 
-def _write_part(plan, source, windows, lr_sink, hr_sink, dtypes, work: Work) -> Dict[str, list]:
-    p, hp = plan.patch_size, plan.hr_patch_size
-    g = plan.geometry
+def _write_part(items, lr_sink, hr_sink, dtypes, work: Work) -> Dict[str, list]:
     rows = {"lr": [], "hr": []}
-    for k, window in enumerate(windows):
+    for k, (plan, source, window) in enumerate(items):
+        p, hp, g = plan.patch_size, plan.hr_patch_size, plan.geometry
         lr, hr = source.read(window)
         lr_sink.write(Window(0, k * p, p, p), cast_clipped(lr, dtypes[0]))
         hr_sink.write(Window(0, k * hp, hp, hp), cast_clipped(hr, dtypes[1]))

@@ -91,13 +91,15 @@ def _group_factors(infos: Sequence[RasterInfo]) -> List[int]:
 
 def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional[int] = None,
                            nodata: Optional[float] = None, originals: Sequence[str] = (),
-                           phases: int = 1) -> FusionPlan:
+                           phases: int = 1, allow_empty: bool = False) -> FusionPlan:
     """Check the images (finest first, at least two) and place the patches (``patch_size`` and ``step`` in
     pixels of the degraded finest grid, multiples of every group's factor).
 
     ``phases`` N > 1 places them N x N times: with the images' corner moved by 0 to N-1 pixels of the coarsest
     group in each direction before degrading, so that the Wald factor's blocks fall at N x N phases on the same
-    ground (up to the Wald factor: every phase). Small coarse bands give that many times more distinct inputs."""
+    ground (up to the Wald factor: every phase). Small coarse bands give that many times more distinct inputs.
+    ``allow_empty``: images too small for a patch give a plan without windows (one scene of many) instead of an
+    error."""
     if len(paths) < 2:
         raise InputError("a fusion patch set needs images of at least two resolutions: give one --input per "
                          "resolution (finest first), or a product with --bands of several resolutions")
@@ -122,7 +124,7 @@ def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional
                                   int(step))
             windows += placed
             shifts += [(a, b)] * len(placed)
-    if not windows:
+    if not windows and not allow_empty:
         raise InputError(f"no patch of {patch_size} pixels fits the degraded image ({width} x {height} pixels at "
                          f"{d} times the finest pixel size): lower --patch-size")
     return FusionPlan(tuple(paths), infos, tuple(factors), int(patch_size), tuple(windows),
@@ -130,7 +132,7 @@ def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional
                       tuple(shifts) if phases > 1 else (), int(phases))
 
 
-class _Reader:
+class FusionReader:
     """The patches of one window: each group degraded by the Wald factor (with the blur's margin read around
     it, mirrored past the edges as ``degrade`` does), and the coarsest group's native pixels."""
 
@@ -193,9 +195,12 @@ def _files(plan: FusionPlan, folder: str) -> List[str]:
         [os.path.join(folder, "target.tif"), os.path.join(folder, SET_MANIFEST)]
 
 
-def check_set_outputs(plan: FusionPlan, out: str, val_fraction: float, overwrite: bool) -> None:
-    reads = [r for info in plan.infos for r in raster_reads(info.files or (info.path,), "--input")]
-    reads += [Read(p, "--input") for p in plan.originals]
+def check_set_outputs(plan: FusionPlan, out: str, val_fraction: float, overwrite: bool,
+                      others: Sequence[FusionPlan] = ()) -> None:
+    """The files of the set, checked against what ``plan`` (and ``others``: the scenes of the same set) read."""
+    plans = [plan, *others]
+    reads = [r for p in plans for info in p.infos for r in raster_reads(info.files or (info.path,), "--input")]
+    reads += [Read(original, "--input") for p in plans for original in p.originals]
     targets = [Target(out, "--out", "patch set folder", folder=True)]
     for folder in set_folders(out, val_fraction):
         if folder != out:
@@ -206,14 +211,18 @@ def check_set_outputs(plan: FusionPlan, out: str, val_fraction: float, overwrite
     check_targets(targets, reads, overwrite)
 
 
-def _scan(plan: FusionPlan, reader: _Reader, work: Work):
+def skip_reason(plan: FusionPlan, reader: FusionReader, index: int) -> Optional[str]:
+    """Why window ``index`` is skipped (outside an image, nodata), or None: it is kept."""
+    inputs, _, usable = reader.read(plan.windows[index], plan.shift(index))
+    return "outside" if inputs is None else None if usable else "nodata"
+
+
+def scan(plan: FusionPlan, reader: FusionReader, work: Work):
     kept, skipped = [], {"outside": 0, "nodata": 0}
-    for i, window in enumerate(plan.windows):
-        inputs, _, usable = reader.read(window, plan.shift(i))
-        if inputs is None:
-            skipped["outside"] += 1
-        elif not usable:
-            skipped["nodata"] += 1
+    for i in range(len(plan.windows)):
+        reason = skip_reason(plan, reader, i)
+        if reason:
+            skipped[reason] += 1
         else:
             kept.append(i)
         work.advance(1)
@@ -221,7 +230,8 @@ def _scan(plan: FusionPlan, reader: _Reader, work: Work):
     return kept, skipped
 
 
-def _sinks(plan: FusionPlan, folder: str, count: int, overwrite: bool) -> List[GeoTiffSink]:
+def _sinks(plan: FusionPlan, folder: str, count: int, overwrite: bool,
+           target_dtype: Optional[np.dtype] = None) -> List[GeoTiffSink]:
     sinks = []
     p = plan.patch_size
     for i, info in enumerate(plan.infos):
@@ -231,32 +241,67 @@ def _sinks(plan: FusionPlan, folder: str, count: int, overwrite: bool) -> List[G
         sinks.append(GeoTiffSink(os.path.join(folder, f"input_{i}.tif"), spec, patches_creation_options(size),
                                  overwrite=overwrite))
     target = plan.infos[-1]
-    nodata = representable(plan.nodata[-1], target.dtype)
-    spec = patches_spec(p, count, target.count, target.dtype, nodata, target.descriptions, target.color_interps,
+    dtype = target.dtype if target_dtype is None else target_dtype
+    nodata = representable(plan.nodata[-1], dtype)
+    spec = patches_spec(p, count, target.count, dtype, nodata, target.descriptions, target.color_interps,
                         {"SR4RS_ROLE": "target", "SR4RS_PATCH_SIZE": str(p), "SR4RS_PATCHES": str(count)})
     sinks.append(GeoTiffSink(os.path.join(folder, "target.tif"), spec, patches_creation_options(p),
                              overwrite=overwrite))
     return sinks
 
 
-def _write_set(plan: FusionPlan, reader: _Reader, indices: Sequence[int], folder: str, overwrite: bool,
-               work: Work) -> List[GeoTiffSink]:
+def _write_set(items: Sequence[Tuple[FusionPlan, "FusionReader", int]], like: FusionPlan, folder: str, overwrite: bool,
+               work: Work, target_dtype: Optional[np.dtype] = None) -> List[GeoTiffSink]:
+    """The patches of ``items`` (a plan, its reader, a window index), in order, into one set's sinks (made
+    after ``like``: sizes, bands)."""
     os.makedirs(folder, exist_ok=True)
-    sinks = _sinks(plan, folder, len(indices), overwrite)
+    sinks = _sinks(like, folder, len(items), overwrite, target_dtype)
+    dtype = like.infos[-1].dtype if target_dtype is None else target_dtype
     try:
-        for k, index in enumerate(indices):
+        for k, (plan, reader, index) in enumerate(items):
             inputs, target, _ = reader.read(plan.windows[index], plan.shift(index))
             for i, patch in enumerate(inputs):
                 size = plan.patch_size // plan.factors[i]
                 sinks[i].write(Window(0, k * size, size, size), patch.astype(np.float32))
             p = plan.patch_size
-            sinks[-1].write(Window(0, k * p, p, p), cast_clipped(target, plan.infos[-1].dtype))
+            sinks[-1].write(Window(0, k * p, p, p), cast_clipped(target, dtype))
             work.advance(1)
     except BaseException:
         for sink in sinks:
             sink.abort()
         raise
     return sinks
+
+
+class SetWriter:
+    """Writes the parts of a patch set (``out``, or ``out/train`` and ``out/val``) all or nothing: sinks are
+    committed and manifests written once every part is cut; on error or cancel, what was committed and the
+    folders made are taken back."""
+
+    def __init__(self, out: str, folders: Sequence[str], overwrite: bool):
+        self.overwrite = overwrite
+        self.made = [f for f in [out, *folders] if not os.path.exists(f)]
+        self.sinks: List[GeoTiffSink] = []
+        self.committed: List[str] = []
+
+    def write(self, items, like: FusionPlan, folder: str, work: Work, target_dtype: Optional[np.dtype] = None) -> None:
+        self.sinks += _write_set(items, like, folder, self.overwrite, work, target_dtype)
+
+    def commit(self, manifests: Dict[str, dict]) -> None:
+        for sink in self.sinks:
+            sink.commit()
+            self.committed.append(sink.path)
+        for folder, content in manifests.items():
+            self.committed.append(write_set_manifest(folder, content, self.overwrite))
+
+    def abort(self) -> None:
+        for sink in self.sinks:
+            sink.abort()
+        for path in self.committed:
+            remove_quietly(path)
+        for folder in reversed(self.made):
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
 
 
 def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int = 0, overwrite: bool = False,
@@ -267,31 +312,20 @@ def extract_set(plan: FusionPlan, out: str, val_fraction: float = 0.0, seed: int
     val_fraction = check_val_fraction(val_fraction)
     check_set_outputs(plan, out, val_fraction, overwrite)
     check_output_path(os.path.join(out, "x") if os.path.isdir(out) else out, "--out")
-    work, reader = Work(progress, cancel), _Reader(plan)
-    made = [f for f in [out] + set_folders(out, val_fraction) if not os.path.exists(f)]
-    sinks, committed = [], []
+    work, reader = Work(progress, cancel), FusionReader(plan)
+    folders = set_folders(out, val_fraction)
+    writer = SetWriter(out, folders, overwrite)
     try:
-        kept, skipped = _scan(plan, reader, work)
+        kept, skipped = scan(plan, reader, work)
         if not kept:
             raise InputError(f"no patch kept out of {len(plan.windows)} ({skipped['outside']} outside an image, "
                              f"{skipped['nodata']} with nodata): choose an area with valid pixels in every image")
         parts = _split(plan, kept, val_fraction, seed)
-        folders = set_folders(out, val_fraction)
         for folder, indices in zip(folders, parts):
-            sinks += _write_set(plan, reader, [kept[i] for i in indices], folder, overwrite, work)
-        for sink in sinks:
-            sink.commit()
-            committed.append(sink.path)
-        for folder, indices in zip(folders, parts):
-            committed.append(write_set_manifest(folder, _manifest(plan, len(indices)), overwrite))
+            writer.write([(plan, reader, kept[i]) for i in indices], plan, folder, work)
+        writer.commit({folder: manifest(plan, len(indices)) for folder, indices in zip(folders, parts)})
     except BaseException:
-        for sink in sinks:
-            sink.abort()
-        for path in committed:
-            remove_quietly(path)
-        for folder in reversed(made):
-            if os.path.isdir(folder) and not os.listdir(folder):
-                os.rmdir(folder)
+        writer.abort()
         raise
     finally:
         reader.close()
@@ -312,7 +346,7 @@ def _split(plan: FusionPlan, kept: Sequence[int], val_fraction: float, seed: int
     return parts
 
 
-def _manifest(plan: FusionPlan, count: int) -> dict:
+def manifest(plan: FusionPlan, count: int) -> dict:
     p = plan.patch_size
     return {
         "format": "sr4rs-patch-set/1", "count": count, "wald_factor": plan.wald, "phases": plan.phases,
