@@ -19,6 +19,8 @@ from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_ev
 from .evaluation.reports import Evaluation, format_table
 from .evaluation.fusion import FUSION_BASELINES, plan_fusion_evaluation
 from .evaluation.run import check_out_dir, evaluate, run_evaluation
+from .evaluation.scenes import (SceneRow, check_scene_reports, format_summary, plan_scene_evaluation, scene_rows,
+                                 select_scenes, write_scene_reports)
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.blocks import copy_blocks, fingerprint, plan_blocks
 from .inference.engine import ApplyReport, output_spec, run_apply
@@ -64,7 +66,8 @@ __all__ = [
     "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
     # many scenes into one training set, split by scene
     "SceneFiles", "ScenesPlan", "ScenesReport", "extract_scenes", "plan_scenes", "read_scene_lists",
-    "scene_report_line",
+    "scene_report_line", "SceneRow", "check_scene_reports", "format_summary", "plan_scene_evaluation", "scene_rows",
+    "select_scenes", "write_scene_reports",
 ]
 
 

@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", action="append", metavar="IMAGE",
                         help="low-resolution image of the --hr in the same position (repeatable); "
                         "without --lr, the HR images are degraded by the model's factor (Wald's protocol)")
+    parser.add_argument("--scenes", action="append", metavar="LIST", help="score the models on every scene of a list "
+                        "(repeatable; the corpus's index.csv, a scenes CSV or a list of products, as sr4rs extract "
+                        "--scenes), by Wald's protocol: a row per scene and a summary (mean and worst) in --out")
+    parser.add_argument("--tiles", type=lambda t: tuple(n for n in t.replace(",", " ").split() if n), default=(),
+                        metavar="T1,T2", help="with --scenes: only the scenes of these tiles (e.g. those left out "
+                        "of the model's training: a leave-tiles-out evaluation)")
     opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.nodata(parser)
     # default None: the library's DEFAULT_BORDER (16)
@@ -91,6 +97,10 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     border = api.DEFAULT_BORDER if args.border is None else args.border
     if args.keep_images and not args.out:
         raise api.InputError("--keep-images needs --out FOLDER to keep them in")
+    if args.scenes:
+        return _scenes(args, api, border, cancel)
+    if args.tiles:
+        raise api.InputError("--tiles picks scenes of --scenes lists: drop it, or give --scenes")
     if args.input:
         return _report(api, _fusion_plan(args, api, border), args, cancel)
     originals = (args.hr or []) + (args.lr or [])
@@ -107,6 +117,34 @@ def run(args: argparse.Namespace, cancel=None) -> int:
                                panel_window=tuple(args.panel_window) if args.panel_window else None,
                                blurs=args.degradation, operator=args.consistency_operator)
     return _report(api, plan, args, cancel)
+
+
+def _scenes(args, api, border, cancel) -> int:
+    if args.hr or args.lr or args.input:
+        raise api.InputError("--scenes replaces --hr, --lr and --input (each scene's files come from its list): drop them")
+    scenes = api.select_scenes(api.read_scene_lists(args.scenes), args.tiles)
+    models = _models(args, api)
+    if args.out:
+        reads = [f for s in scenes for f in s.files] + list(args.scenes) + (models or [])
+        api.check_out_dir(args.out, args.overwrite, reads)
+        api.check_scene_reports(args.out, args.overwrite)
+    quiet_tensorflow()
+    plan = api.plan_scene_evaluation(models, scenes, bands=args.bands, sensor=args.sensor,
+                                     blurs=args.degradation, nodata=args.nodata, border=border,
+                                     data_range=_data_range(args.data_range), tile_size=args.ts, pad=args.pad,
+                                     operator=args.consistency_operator)
+    with progress_bar(plan.work, "evaluating", disable=args.no_progress) as bar:
+        evaluation = api.run_evaluation(plan, args.out, overwrite=args.overwrite, keep_images=args.keep_images,
+                                        progress=bar.update, cancel=cancel, panels=False)
+    rows = api.scene_rows(evaluation, scenes)
+    print(api.format_table(evaluation))
+    print()
+    print(api.format_summary(rows))
+    if args.out:
+        paths = api.write_scene_reports(args.out, rows, overwrite=args.overwrite)
+        for path in (evaluation.json_path, evaluation.csv_path, *paths):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _report(api, plan, args, cancel) -> int:

@@ -197,9 +197,21 @@ def plan_fusion_evaluation(models, inputs: Sequence[str], *, nodata: Optional[fl
     """Wald's protocol on images of one area at their native resolutions (finest first): every group degraded
     by the coarsest group's factor, each fusion model and baseline returning the coarsest group to its native
     grid, scored against it. ``operator``: the consistency figures the table shows (block or bilinear)."""
+    return plan_fusion_scenes(models, [inputs], nodata=nodata, border=border, tile_size=tile_size, pad=pad,
+                              panel_window=panel_window, data_range=data_range, baselines=baselines,
+                              block_rows=block_rows, names=[name] if name else None, operator=operator)
+
+
+def plan_fusion_scenes(models, scenes: Sequence[Sequence[str]], *, nodata: Optional[float] = None,
+                       border: int = DEFAULT_BORDER, tile_size: Optional[int] = None, pad: Optional[int] = None,
+                       panel_window=None, data_range=None, baselines: Sequence[str] = ("bicubic",) + FUSION_BASELINES,
+                       block_rows: Optional[int] = None, names: Optional[Sequence[str]] = None,
+                       operator: str = "block") -> EvaluationPlan:
+    """``plan_fusion_evaluation`` over several scenes (each its images, finest first; ``names``: theirs), with
+    the same resolutions and bands: one row per scene and method in the reports, and the figures pooled."""
     if operator not in ("block", "bilinear"):
         raise InputError(f"unknown consistency operator '{operator}': choose block or bilinear")
-    scene = fusion_scene(inputs, nodata, name)
+    found = [fusion_scene(paths, nodata, names[i] if names else None) for i, paths in enumerate(scenes)]
     unknown = [b for b in baselines if b not in BASELINES and b not in FUSION_BASELINES]
     if unknown:
         raise InputError(f"unknown baseline(s) {', '.join(unknown)}: choose among "
@@ -207,11 +219,13 @@ def plan_fusion_evaluation(models, inputs: Sequence[str], *, nodata: Optional[fl
     if border < 0:
         raise InputError(f"--border {border} must be 0 or more HR pixels")
     loaded = [m if isinstance(m, LoadedModel) else load_model(m) for m in models]
-    check_fusion_models(loaded, scene)
-    if min(scene.width, scene.height) <= 2 * border:
-        raise InputError(f"--border {border} leaves no pixel of '{scene.hr.path}' to compare: lower --border")
-    methods = fusion_methods(loaded, scene.factor, baselines)
+    for scene in found:
+        check_fusion_models(loaded, scene)
+        if min(scene.width, scene.height) <= 2 * border:
+            raise InputError(f"--border {border} leaves no pixel of '{scene.hr.path}' to compare: lower --border")
+    first = found[0]
+    methods = fusion_methods(loaded, first.factor, baselines)
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
-    work = scene.lr_width * scene.lr_height * (len(scene.groups) + 2 * len(methods))
-    return EvaluationPlan((scene,), methods, scene.hr.band_names, border, peaks_for(data_range, scene.count),
+    work = sum(s.lr_width * s.lr_height * (len(s.groups) + 2 * len(methods)) for s in found)
+    return EvaluationPlan(tuple(found), methods, first.hr.band_names, border, peaks_for(data_range, first.count),
                           options, panel_window, block_rows, True, work, True, operator)

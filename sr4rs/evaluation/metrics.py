@@ -49,6 +49,9 @@ class Scores:
     sam: float
     ergas: float
     pixels: int
+    # Mean bias, in % of the reference's mean: (mean of the test - mean of the reference) / mean of the reference,
+    # per band; overall: the band bias of largest magnitude (signed). None where not measured.
+    bias: Optional[Figure] = None
 
 
 @dataclass(frozen=True)
@@ -353,11 +356,12 @@ class ScoreSums:
     angle_pixels: int
     ssim_sum: np.ndarray  # per band
     ssim_pixels: int
+    test_sum: Optional[np.ndarray] = None  # per band, for the mean bias
 
     @classmethod
     def empty(cls, nbands: int) -> "ScoreSums":
         zeros = np.zeros(nbands)
-        return cls(0, zeros, zeros, 0.0, 0, zeros, 0)
+        return cls(0, zeros, zeros, 0.0, 0, zeros, 0, zeros)
 
     @classmethod
     def of_block(cls, reference, test, mask, peaks: Sequence[float],
@@ -378,13 +382,23 @@ class ScoreSums:
                 smap = _ssim_map(ref[..., b], tst[..., b], peak)
                 ssim_sum[b] = smap[inner].sum() if smap is not None else math.nan
         return cls(int(mask.sum()), (diff ** 2).sum(axis=0), ref[mask].sum(axis=0),
-                   float(angles.sum()), len(angles), ssim_sum, int(inner.sum()))
+                   float(angles.sum()), len(angles), ssim_sum, int(inner.sum()), tst[mask].sum(axis=0))
 
     def __add__(self, other: "ScoreSums") -> "ScoreSums":
+        tests = None if self.test_sum is None or other.test_sum is None else self.test_sum + other.test_sum
         return ScoreSums(self.pixels + other.pixels, self.squared_error + other.squared_error,
                          self.reference_sum + other.reference_sum, self.angle_sum + other.angle_sum,
                          self.angle_pixels + other.angle_pixels, self.ssim_sum + other.ssim_sum,
-                         self.ssim_pixels + other.ssim_pixels)
+                         self.ssim_pixels + other.ssim_pixels, tests)
+
+    def bias(self) -> Optional[Figure]:
+        """The mean bias per band, in % of the reference's mean (see ``Scores.bias``)."""
+        if self.test_sum is None or not self.pixels:
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bands = tuple(float(v) for v in 100.0 * (self.test_sum - self.reference_sum) / self.reference_sum)
+        finite = [b for b in bands if math.isfinite(b)]
+        return Figure(max(finite, key=abs) if finite else math.nan, bands)
 
     def scores(self, factor: float, peaks: Sequence[float]) -> Scores:
         n = self.pixels
@@ -398,7 +412,7 @@ class ScoreSums:
             rmse=Figure(float(np.sqrt(np.mean(mse))), tuple(float(v) for v in rmse_bands)),
             sam=float(np.degrees(_mean(self.angle_sum, self.angle_pixels))),
             ergas=ergas_from(rmse_bands, self.reference_sum / n, factor) if n else math.nan,
-            pixels=n)
+            pixels=n, bias=self.bias())
 
 
 @dataclass(frozen=True, eq=False)

@@ -267,14 +267,16 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
                     tile_size: Optional[int] = None, pad: Optional[int] = None,
                     panel_window: Optional[Tuple[int, int, int]] = None, data_range=None,
                     baselines: Sequence[str] = tuple(BASELINES), block_rows: Optional[int] = None,
-                    blurs: Optional[Sequence[float]] = None, operator: str = "block") -> EvaluationPlan:
+                    blurs: Optional[Sequence[float]] = None, operator: str = "block",
+                    names: Optional[Sequence[str]] = None) -> EvaluationPlan:
     """Check the inputs (before loading any model) and resolve scenes, factors and methods.
 
     ``models``: SavedModel paths or loaded models; None: the bundled model; empty: baselines only
     (then ``factor`` is required). ``factor`` is also the scale of models without metadata. ``blurs``: with
     Wald's protocol, the Gaussian sigmas (in units of the factor; 0: plain block averaging) to degrade the
     references with, one table row per method and blur. ``operator``: the consistency figures the table
-    shows (``block`` or opensr-test's ``bilinear``; the reports hold both).
+    shows (``block`` or opensr-test's ``bilinear``; the reports hold both). ``names``: the scenes' names (default:
+    the images' file names).
     """
     blurs = _check_blurs(blurs, lr_paths)
     if operator not in ("block", "bilinear"):
@@ -296,7 +298,8 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
                          "drop the factor or give pairs at that scale")
     factors = sorted({m.scale for m in loaded} or set(pair_factors) or {factor})
     model_nodata = next((m.metadata.nodata for m in loaded if m.metadata.nodata is not None), None)
-    stems = _unique([os.path.splitext(os.path.basename(p))[0] for p in (hr_paths if reference else lr_paths)])
+    stems = _unique(list(names) if names else
+                    [os.path.splitext(os.path.basename(p))[0] for p in (hr_paths if reference else lr_paths)])
     scene_nodata = lambda info: resolve_nodata(info.nodata, nodata, model_nodata)  # noqa: E731
     scenes = _hr_scenes(stems, his, lis, pair_factors, factors, scene_nodata, border, blurs) if reference \
         else _lr_scenes(stems, lis, factors, scene_nodata, border)

@@ -80,6 +80,13 @@ class Evaluation:
         }
 
 
+def _bias(scores, band: Optional[int] = None) -> float:
+    """A mean bias in % (the overall one, or ``band``'s); NaN where not measured."""
+    if scores.bias is None:
+        return math.nan
+    return scores.bias.overall if band is None else scores.bias.bands[band]
+
+
 def _number(value):
     """JSON has no infinity or NaN: inf becomes "inf" (identical images), NaN null."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -97,17 +104,17 @@ def _method_dict(m: MethodResult, bands: Sequence[str]) -> dict:
         "spectral_bilinear": _number(b.spectral), "spatial": _number(c.spatial.magnitude),
         "spatial_dy": _number(c.spatial.dy), "spatial_dx": _number(c.spatial.dx), "lr_pixels": c.pixels,
         "synthesis": _number(o.synthesis), "improvement": _number(o.improvement), "omission": _number(o.omission),
-        "hallucination": _number(o.hallucination),
+        "hallucination": _number(o.hallucination), "bias": _number(_bias(s)),
         "bands": [{"band": name, "psnr": _number(s.psnr.bands[i]), "ssim": _number(s.ssim.bands[i]),
                    "rmse": _number(s.rmse.bands[i]), "reflectance": _number(c.reflectance.bands[i]),
-                   "reflectance_bilinear": _number(b.reflectance.bands[i])}
+                   "reflectance_bilinear": _number(b.reflectance.bands[i]), "bias": _number(_bias(s, i))}
                   for i, name in enumerate(bands)],
     }
 
 
 CSV_COLUMNS = ("scene", "method", "kind", "factor", "blur", "band", "psnr", "ssim", "rmse", "sam", "ergas",
                "reflectance", "spectral", "reflectance_bilinear", "spectral_bilinear", "spatial", "spatial_dy",
-               "spatial_dx", "synthesis", "improvement", "omission", "hallucination", "pixels")
+               "spatial_dx", "synthesis", "improvement", "omission", "hallucination", "pixels", "bias")
 
 
 def _csv_rows(scope: str, m: MethodResult, bands: Sequence[str]) -> Iterator[dict]:
@@ -118,10 +125,11 @@ def _csv_rows(scope: str, m: MethodResult, bands: Sequence[str]) -> Iterator[dic
                ergas=s.ergas, reflectance=c.reflectance.overall, spectral=c.spectral,
                reflectance_bilinear=b.reflectance.overall, spectral_bilinear=b.spectral,
                spatial=c.spatial.magnitude, spatial_dy=c.spatial.dy, spatial_dx=c.spatial.dx,
-               synthesis=o.synthesis, improvement=o.improvement, omission=o.omission, hallucination=o.hallucination)
+               synthesis=o.synthesis, improvement=o.improvement, omission=o.omission, hallucination=o.hallucination,
+               bias=_bias(s))
     for i, name in enumerate(bands):
         yield dict(base, band=name, psnr=s.psnr.bands[i], ssim=s.ssim.bands[i], rmse=s.rmse.bands[i],
-                   reflectance=c.reflectance.bands[i], reflectance_bilinear=b.reflectance.bands[i])
+                   reflectance=c.reflectance.bands[i], reflectance_bilinear=b.reflectance.bands[i], bias=_bias(s, i))
 
 
 def write_reports(evaluation: Evaluation, json_path: str, csv_path: str) -> None:

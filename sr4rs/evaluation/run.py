@@ -51,8 +51,9 @@ def check_out_dir(out_dir: str, overwrite: bool, reads: Sequence[str] = (), pane
     check_targets(_targets(out_dir, panels), [Read(p, "input") for p in reads], overwrite)
 
 
-def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool):
+def _prepare_out_dir(plan: EvaluationPlan, out_dir: str, overwrite: bool, with_panels: bool = True):
     json_path, csv_path, panels = output_paths(plan, out_dir)
+    panels = panels if with_panels else {}
     models = [m.model.path for m in plan.methods if m.model is not None]
     check_out_dir(out_dir, overwrite, list(plan.inputs) + models, list(panels.values()))
     try:
@@ -197,11 +198,11 @@ def _check_compared(evaluation: Evaluation) -> None:
 
 def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overwrite: bool = False,
                    keep_images: bool = False, progress: Optional[Progress] = None,
-                   cancel: Optional[CancelToken] = None) -> Evaluation:
+                   cancel: Optional[CancelToken] = None, panels: bool = True) -> Evaluation:
     """Compute every method on every scene and score them; with ``out_dir``, write evaluation.json,
-    evaluation.csv and a panel PNG per scene (``keep_images``: also the LR and output images, in
+    evaluation.csv and (``panels``) a panel PNG per scene (``keep_images``: also the LR and output images, in
     ``out_dir/images``). ``progress`` is called with LR pixels done (``plan.work`` in all)."""
-    paths = _prepare_out_dir(plan, out_dir, overwrite) if out_dir else None
+    paths = _prepare_out_dir(plan, out_dir, overwrite, panels) if out_dir else None
     work = Work(progress, cancel)
     scratch = _Scratch(out_dir, keep_images)
     per_scene, panels = [], []
@@ -215,9 +216,9 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
         else:
             peaks = np.full(len(plan.bands), math.nan)
         for scene in plan.scenes:
-            lr_path, figures, shown = _score(scene, plan, scratch, peaks, paths is not None, work)
+            lr_path, figures, shown = _score(scene, plan, scratch, peaks, paths is not None and scene.name in paths[2], work)
             per_scene.append((scene, figures))
-            if paths:
+            if paths and scene.name in paths[2]:
                 panels.append(write_panel(scene, lr_path, shown, paths[2][scene.name], plan.panel_window))
             if scene.lr is None:
                 scratch.done_with(lr_path)  # this scene's Wald LR (or its degraded coarsest group)
