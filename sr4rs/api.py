@@ -6,6 +6,7 @@ beforehand: ``plan.work`` or the input's pixels) and a ``CancelToken``: cancelle
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple, Union
@@ -65,6 +66,7 @@ __all__ = [
     # opened sources (what sr4rs.xarray builds on), STAC
     "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
     # many scenes into one training set, split by scene
+    "warn_inputs",
     "SceneFiles", "ScenesPlan", "ScenesReport", "extract_scenes", "plan_scenes", "read_scene_lists",
     "scene_report_line", "SceneRow", "check_scene_reports", "format_summary", "plan_scene_evaluation", "scene_rows",
     "select_scenes", "write_scene_reports",
@@ -266,6 +268,8 @@ def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str
     output, options = resolve_output(output, options)
     checked = check_apply(inputs, output, model, options, quicklook, bands, sensor)
     paths, infos = list(checked.paths), list(checked.infos)
+    warn_inputs(paths, model.metadata if isinstance(model, LoadedModel) else read_metadata(checked.model_path),
+                checked.model_path, options.nodata)
     if not isinstance(model, LoadedModel):
         model = _load_model(checked.model_path, scale=scale)
     if backend == "otbtf":
@@ -280,6 +284,20 @@ def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str
         write_quicklook(output, quicklook)
     write_output_item(output, model, inputs, options, quicklook)
     return report
+
+
+def warn_inputs(paths: Sequence[str], metadata: Optional[ModelMetadata], model_path: str = "",
+                nodata: Optional[float] = None) -> Optional[str]:
+    """Log one warning (logger ``sr4rs``) when the inputs look unlike the data the model was trained on (the
+    statistics its metadata records: digital numbers given to a reflectance model, an offset not removed, another
+    sensor); returns the line, or None. Never refuses; models without statistics are not checked."""
+    from .model.statistics import input_warning
+
+    name = f"'{os.path.basename(os.path.normpath(model_path))}'" if model_path else "the model"
+    line = input_warning(paths, metadata, name, nodata)
+    if line:
+        logging.getLogger("sr4rs").warning("warning: %s", line)
+    return line
 
 
 def _apply_native(paths, infos, model, output, options, progress, cancel) -> ApplyReport:

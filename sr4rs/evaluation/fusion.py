@@ -222,7 +222,9 @@ def plan_fusion_scenes(models, scenes: Sequence[Sequence[str]], *, nodata: Optio
     for scene in found:
         check_fusion_models(loaded, scene)
         if min(scene.width, scene.height) <= 2 * border:
-            raise InputError(f"--border {border} leaves no pixel of '{scene.hr.path}' to compare: lower --border")
+            what = f"scene '{scene.name}'" if names else f"'{scene.hr.path}'"
+            raise InputError(f"--border {border} leaves no pixel of {what} ({scene.width} x {scene.height} pixels of "
+                             f"the bands scored) to compare: lower --border")
     first = found[0]
     methods = fusion_methods(loaded, first.factor, baselines)
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)

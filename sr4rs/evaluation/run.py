@@ -2,6 +2,7 @@
 block, then the reports and the panel."""
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -20,6 +21,7 @@ from ..io.images import upsample
 from ..io.paths import Read, Target, check_targets, csv_with_header, json_with_keys, png_file
 from ..io.rasters import GdalSource
 from ..model.load import LoadedModel
+from ..model.statistics import input_warning
 from ..progress import CancelToken, Progress, Work
 from .fusion import guide_band, pansharpen, regression_baseline
 from .panel import panel_crop, write_panel
@@ -189,6 +191,23 @@ def _score(scene: Scene, plan: EvaluationPlan, scratch: _Scratch, peaks, panel: 
     return images.lr, figures, shown
 
 
+def warn_statistics(plan: EvaluationPlan) -> Optional[str]:
+    """One warning (logger ``sr4rs``) when some scenes' inputs look unlike the data a model was trained on (the
+    statistics its metadata records), saying on how many scenes; returns the line, or None."""
+    checks = {}
+    for method in plan.methods:
+        for scene in plan.scenes if method.model is not None else ():
+            paths = tuple(g.path for g in scene.groups) if scene.groups else ((scene.hr or scene.lr).path,)
+            checks.setdefault((method.model.path, paths), (method.model, scene.nodata))
+    found = [line for (_, paths), (model, nodata) in checks.items()
+             for line in [input_warning(paths, model.metadata, f"'{model.name}'", nodata)] if line]
+    if not found:
+        return None
+    line = found[0] + (f" ({len(found)} of {len(checks)} scenes so)" if len(checks) > 1 else "")
+    logging.getLogger("sr4rs").warning("warning: %s", line)
+    return line
+
+
 def _check_compared(evaluation: Evaluation) -> None:
     counted = [m.scores.pixels if evaluation.reference else m.consistency.pixels for m in evaluation.methods]
     if counted and not any(counted):
@@ -209,6 +228,7 @@ def run_evaluation(plan: EvaluationPlan, out_dir: Optional[str] = None, *, overw
     try:
         check_free_space(scratch.folder, _scratch_bytes(plan, scratch.kept))
         check_valid_pixels(plan.scenes, plan.block_rows, work)
+        warn_statistics(plan)
         if plan.data_range is not None:
             peaks = plan.data_range
         elif plan.reference:

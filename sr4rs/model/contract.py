@@ -90,6 +90,10 @@ class ModelMetadata:
     # "block": a last layer adds back the difference between the input and the output averaged over factor x
     # factor blocks, so that the output's block means are the input exactly (reflectance consistency 0).
     consistency: str = ""
+    # What the training data looked like (``sr4rs.geo.radiometry.statistics_record``): per input and band, the range
+    # over the training scenes of their 2nd, 50th and 98th percentiles, and the scenes' product levels. Inputs far
+    # outside it get a warning at apply and evaluate; empty (older models): no check.
+    statistics: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.scale, (int, float)) or int(self.scale) != self.scale or self.scale < 1:

@@ -2,11 +2,16 @@
 or patch sets (several inputs at different resolutions and a target, for fusion networks)."""
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
-from typing import Tuple
+from typing import List, Sequence, Tuple
+
+import numpy as np
 
 from ..errors import InputError
-from ..io.patches import describe_patches, describe_sets, is_patch_set
+from ..geo.radiometry import envelope, percentiles, statistics_record
+from ..io.patches import SET_MANIFEST, PatchesReader, describe_patches, describe_sets, is_patch_set
 from ..io.rasters import read_info
 from ..io.shards import describe_shards, is_shards
 from ..nets import is_fusion
@@ -154,3 +159,65 @@ def datasets(cfg: TrainConfig, data: TrainingData):
         raise InputError("every validation patch pair is all fill (0 or the nodata value): extract validation patches "
                          "where the image has data")
     return train, valid
+
+
+# --- what the training data looked like, recorded in the exported model (sr4rs.geo.radiometry) ---------------------
+
+SAMPLED_PATCHES = 32  # per scene and input: enough for percentiles, a few reads
+
+
+def _runs(path: str) -> Tuple[List[Tuple[int, int]], List[str]]:
+    """The scenes of a patch set folder or patches image, as (first, count) runs of patches, and their levels: from
+    its description of a multi-scene extraction, else one run of every patch."""
+    if os.path.isdir(path):
+        with open(os.path.join(path, SET_MANIFEST), encoding="utf-8") as f:
+            record = json.load(f)
+    else:
+        tag = read_info(path).metadata.get("SR4RS_SCENES")
+        record = json.loads(tag) if tag else None
+    scenes = (record or {}).get("scenes") or []
+    if scenes:
+        return [(int(s["first"]), int(s["count"])) for s in scenes if s["count"]], [s.get("level", "") for s in scenes]
+    return [], []
+
+
+def _run_percentiles(path: str, runs: Sequence[Tuple[int, int]]) -> List[np.ndarray]:
+    """Each run's percentiles (3, bands), over a few patches spread through it (all-zero pixels left out)."""
+    reader = PatchesReader(path)
+    try:
+        found = []
+        for first, count in runs or [(0, reader.layout.count)]:
+            picks = np.unique(np.linspace(first, first + count - 1, min(SAMPLED_PATCHES, count)).round().astype(int))
+            pixels = np.concatenate([reader.read(int(k), 1).reshape(-1, reader.layout.bands) for k in picks])
+            pixels = pixels[(pixels != 0).any(axis=-1)]
+            if len(pixels):
+                found.append(percentiles(pixels))
+        return found
+    finally:
+        reader.close()
+
+
+def _input_files(cfg: TrainConfig, data: TrainingData) -> List[Tuple[str, List[str]]]:
+    """(run source, the patches image of each model input) for every training file or set."""
+    if data.fusion:
+        return [(folder, [layout.path for layout in s.inputs])
+                for folder, s in zip(cfg.lr_patches, describe_sets(list(cfg.lr_patches)).sets)]
+    return [(path, [path]) for path in cfg.lr_patches]
+
+
+def training_statistics(cfg: TrainConfig, data: TrainingData) -> dict:
+    """The statistics the exported model records of its training inputs (``sr4rs.geo.radiometry``): per model input
+    and band, the range over the training scenes of their percentiles (a patch set or file without a multi-scene
+    description counts as one scene). Shards: none recorded."""
+    if is_shards(cfg.lr_patches[0]):
+        return {}
+    per_input: List[List[np.ndarray]] = [[] for _ in data.inputs]
+    levels: List[str] = []
+    for source, files in _input_files(cfg, data):
+        runs, found_levels = _runs(source)
+        levels += [level for level in found_levels if level]
+        for i, path in enumerate(files):
+            per_input[i] += _run_percentiles(path, runs)
+    if not all(per_input):
+        return {}
+    return statistics_record([envelope(found, names) for found, names in zip(per_input, data.input_names)], levels)

@@ -13,7 +13,7 @@ from ..io.files import remove_quietly, write_failure
 from ..model.contract import INPUT_KEY, InputSpec, ModelMetadata
 from ..progress import CancelToken
 from .config import TrainConfig, check_config
-from .data import TrainingData, datasets, describe_data
+from .data import TrainingData, datasets, describe_data, training_statistics
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,8 @@ def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) ->
         hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency="block" if cfg.consistency else "",
         description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
         training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)},
-                  "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step, "history": result.history})
+                  "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step, "history": result.history},
+        statistics=training_statistics(cfg, desc))
 
 
 def export(cfg: TrainConfig, generator, desc: TrainingData, result: TrainResult) -> str:
