@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "and validation (kept for a leave-tiles-out sr4rs evaluate)")
     scenes.add_argument("--max-per-scene", type=int, metavar="N", help="at most N patches of each scene, drawn at "
                         "random (--seed), so that large scenes do not outweigh small ones")
+    scenes.add_argument("--samples", type=int, metavar="N", help="N patches drawn at random over all the scenes "
+                        "instead of the grid (--seed): a scene, and a phase, in proportion to the places a patch fits "
+                        "in it")
     opt.bands(parser, "the images (products: Sentinel-2 .SAFE or .zip, Landsat folders; or GeoTIFFs)")
     opt.encoding(parser, "the patches")
     opt.nodata(parser, "; patches holding nodata are skipped")
@@ -127,7 +130,7 @@ def _scenes(args: argparse.Namespace, api, cancel) -> str:
     plan = api.plan_scenes(scenes, args.patch_size, step=args.step, factor=args.factor, bands=args.bands,
                            sensor=args.sensor, nodata=args.nodata, phases=args.phases, split_by=args.split_by,
                            val_fraction=args.val_fraction, seed=args.seed, val_tiles=args.val_tiles,
-                           exclude_tiles=args.exclude_tiles, max_per_scene=args.max_per_scene)
+                           exclude_tiles=args.exclude_tiles, max_per_scene=args.max_per_scene, samples=args.samples)
     with progress_bar(plan.work, "extracting", unit="step", disable=args.no_progress) as bar:
         report = api.extract_scenes(plan, out=args.out, out_lr=args.out_lr, out_hr=args.out_hr, encoding=args.encoding,
                                     overwrite=args.overwrite, progress=bar.update, cancel=cancel,
@@ -145,8 +148,8 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     if args.scenes:
         line = _scenes(args, api, cancel)
     else:
-        if args.val_tiles or args.exclude_tiles or args.max_per_scene is not None:
-            raise api.InputError("--val-tiles, --exclude-tiles and --max-per-scene apply to --scenes: drop them")
+        if args.val_tiles or args.exclude_tiles or args.max_per_scene is not None or args.samples is not None:
+            raise api.InputError("--val-tiles, --exclude-tiles, --max-per-scene and --samples apply to --scenes: drop them")
         line = _set(args, api, cancel) if args.input else _pairs(args, api, cancel)
     print(line, file=sys.stderr)
     return 0

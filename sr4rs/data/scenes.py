@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import InputError
 from ..geo.dtypes import resolve_encoding
-from ..geo.sampling import SceneSplit, split_scenes
+from ..geo.sampling import SceneSplit, random_sampler, split_scenes
 from ..io.extended import writer_name
 from ..io.files import check_output_path
 from ..io.scenes import SceneFiles, group_images
@@ -57,18 +57,24 @@ def plan_scenes(scenes: Sequence[SceneFiles], patch_size: int, *, step: Optional
                 factor: Optional[int] = None, bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None,
                 nodata: Optional[float] = None, phases: int = 1, split_by: str = "tile", val_fraction: float = 0.0,
                 seed: int = 0, val_tiles: Sequence[str] = (), exclude_tiles: Sequence[str] = (),
-                max_per_scene: Optional[int] = None) -> ScenesPlan:
+                max_per_scene: Optional[int] = None, samples: Optional[int] = None) -> ScenesPlan:
     """Check every scene and place its patches; reads no pixel. Without ``factor``: a fusion set (each scene's
     resolution groups, finest first; ``phases`` as ``plan_fusion_extraction``); with it: LR/HR pairs by Wald's
     protocol of the one group ``bands`` name. The split (``split_scenes``) decides each scene's side; scenes of
-    ``exclude_tiles`` are not read. ``max_per_scene``: at most so many patches of a scene, drawn with ``seed``."""
-    if max_per_scene is not None and max_per_scene < 1:
-        raise InputError(f"--max-per-scene {max_per_scene} must be at least 1")
+    ``exclude_tiles`` are not read. Patches lie on a grid (``step``), or with ``samples`` N are N windows drawn at
+    random over the scenes (``sr4rs.geo.sampling.random_sampler``: a scene, and a phase, in proportion to the places
+    a patch fits in it; repeats drawn once). ``max_per_scene``: at most so many patches of a scene, drawn with
+    ``seed``."""
+    for flag, value in (("--max-per-scene", max_per_scene), ("--samples", samples)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} {value} must be at least 1")
     split = split_scenes([s.key(split_by) for s in scenes], [s.tile for s in scenes], by=split_by,
                          val_fraction=val_fraction, seed=seed, val_tiles=val_tiles, exclude_tiles=exclude_tiles)
     kept = [s for s in scenes if split.side(s.key(split_by)) is not None]
     plans = tuple(_plan(s, patch_size, step, factor, bands, sensor, nodata, phases) for s in kept)
     _check_alike(kept, plans, factor)
+    if samples:
+        plans = _sampled(plans, patch_size, samples, seed)
     if not any(p.windows for p in plans):
         raise InputError(f"no patch of {patch_size} pixels fits any scene: lower --patch-size")
     return ScenesPlan(tuple(kept), plans, split, factor, max_per_scene, seed)
@@ -88,6 +94,33 @@ def _plan(scene: SceneFiles, patch_size, step, factor, bands, sensor, nodata, ph
                                originals=scene.files, allow_empty=True)
     except InputError as err:
         raise InputError(f"scene '{scene.name}': {err}") from None
+
+
+def _places(plan: Plan) -> List[Tuple[int, int, Tuple[int, int]]]:
+    """Where a scene's patches may lie: (width, height) of its patch grid at each phase (the shift of its corner, in
+    pixels of the coarsest group), for the sampler."""
+    if isinstance(plan, ExtractionPlan):
+        return [(plan.geometry.lr.width, plan.geometry.lr.height, (0, 0))]
+    d, info = plan.wald, plan.infos[0]
+    return [((info.width - a * d) // d, (info.height - b * d) // d, (a, b))
+            for b in range(plan.phases) for a in range(plan.phases)]
+
+
+def _sampled(plans: Sequence[Plan], size: int, count: int, seed: int) -> Tuple[Plan, ...]:
+    """Each plan with the windows ``random_sampler`` draws for it instead of its grid."""
+    places = [(i, w, h, shift) for i, plan in enumerate(plans) for w, h, shift in _places(plan)]
+    unit = plans[0].unit if isinstance(plans[0], FusionPlan) else 1
+    drawn: List[Dict[Tuple, None]] = [{} for _ in plans]
+    for k, window in random_sampler([(w, h) for _, w, h, _ in places], size, count, seed, unit):
+        drawn[places[k][0]][(window, places[k][3])] = None
+    found = []
+    for plan, picks in zip(plans, drawn):
+        windows = tuple(w for w, _ in picks)
+        if isinstance(plan, FusionPlan):
+            found.append(replace(plan, windows=windows, shifts=tuple(s for _, s in picks) if plan.phases > 1 else ()))
+        else:
+            found.append(replace(plan, windows=windows))
+    return tuple(found)
 
 
 def _bands(plan: Plan) -> Tuple[Tuple[str, ...], ...]:

@@ -1,9 +1,9 @@
 """Training windows over many scenes, and which scenes validate: pure functions of scene extents and ids.
 
-Samplers yield ``(scene, Window)``: the scene's index and a window in its (degraded) pixel grid, as torchgeo's
-samplers yield queries that datasets read. ``grid_sampler`` walks every scene on a regular grid;
-``random_sampler`` draws windows anywhere, a scene chosen with probability proportional to the number of
-places a window fits in it (its area, for large scenes), so that small and large scenes weigh by their ground.
+A sampler yields ``(scene, Window)``: the scene's index and a window in its (degraded) pixel grid, as torchgeo's
+samplers yield queries that datasets read (the grid of every scene is ``sr4rs.geo.patches.grid_windows``).
+``random_sampler`` draws windows anywhere, a scene chosen with probability proportional to the number of places a
+window fits in it (its area, for large scenes), as torchgeo's ``RandomGeoSampler`` weighs tiles by area.
 The split keeps every scene of one unit (a tile, or a tile and date) on one side: a model validated on a tile
 never trained on any date of it.
 """
@@ -15,7 +15,6 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
-from .patches import grid_windows
 from .windows import Window
 
 
@@ -77,14 +76,6 @@ def _drawn(units: Sequence[str], val_fraction: float, seed: int, by: str) -> Lis
     n_val = min(max(int(round(len(units) * val_fraction)), 1), len(units) - 1)
     order = np.random.default_rng(seed).permutation(len(units))
     return sorted(units[i] for i in order[:n_val])
-
-
-def grid_sampler(extents: Sequence[Tuple[int, int]], size: int, step: int) -> Iterator[Tuple[int, Window]]:
-    """Every window of ``size`` every ``step`` pixels wholly inside each scene (``extents``: width, height),
-    scene by scene, row by row."""
-    for scene, (width, height) in enumerate(extents):
-        for window in grid_windows(width, height, size, step):
-            yield scene, window
 
 
 def random_sampler(extents: Sequence[Tuple[int, int]], size: int, length: int, seed: Optional[int] = None,

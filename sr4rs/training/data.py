@@ -1,11 +1,18 @@
-"""What a run trains on, described and checked before TensorFlow starts: LR/HR patches images (one input)
-or patch sets (several inputs at different resolutions and a target, for fusion networks)."""
+"""What a run trains on, described and checked before TensorFlow starts: LR/HR patches images (one input),
+patch sets (several inputs at different resolutions and a target, for fusion networks) or shards of either.
+
+Each kind of training data is one entry of ``KINDS``: how to recognise it (``detect``, on a path of
+``--lr_patches``), describe and check it (``describe``, before TensorFlow) and open it as training and validation
+sources (``open``): anything with a ``count``, a ``description`` and ``batches(...)`` (``TrainingSource``). A new
+kind (scenes read on the fly through ``sr4rs.geo.sampling``'s samplers and ``sr4rs.data.scenes``' per-scene
+readers) is one more entry. Sets cut from many scenes carry their split by scene and each scene's run of patches
+(``extract --scenes``), from which the statistics the exported model records are taken per scene."""
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -29,6 +36,7 @@ class TrainingData:
     input_names: Tuple[Tuple[str, ...], ...]
     output_names: Tuple[str, ...]
     summary: dict
+    kind: str = "images"  # its entry of KINDS
 
     @property
     def scale(self) -> int:
@@ -101,17 +109,80 @@ def _shards(cfg: TrainConfig) -> TrainingData:
     return TrainingData(False, d.count, inputs, (names,), names, summary)
 
 
-def _kind(cfg: TrainConfig):
-    """How the training data is given: patches images (with --hr_patches), patch sets, or shards."""
-    kinds = {"shards" if is_shards(p) else "sets" if is_patch_set(p) else "images" for p in cfg.lr_patches}
+class TrainingSource(Protocol):
+    """What the training loop reads: ``count`` samples, their ``description``, and ``tf.data`` batches of them
+    (``sr4rs.data.datasets``' ``PatchesDataset``, ``PatchSetDataset`` and ``ShardedDataset`` are ones)."""
+
+    count: int
+    description: object
+
+    def batches(self, batch_size: int, shuffle: bool = True, augment: bool = False, seed: Optional[int] = None,
+                repeat: bool = False, drop_remainder: bool = False, transform: Optional[Callable] = None): ...
+
+
+Sources = Tuple[TrainingSource, Optional[TrainingSource]]
+
+
+def _open_shards(cfg: TrainConfig, data: "TrainingData") -> Sources:
+    from ..data.datasets import ShardedDataset
+
+    return (ShardedDataset(list(cfg.lr_patches)),
+            ShardedDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
+
+
+def _open_sets(cfg: TrainConfig, data: "TrainingData") -> Sources:
+    from ..data.datasets import PatchSetDataset
+
+    return (PatchSetDataset(list(cfg.lr_patches)),
+            PatchSetDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
+
+
+def _open_pairs(cfg: TrainConfig, data: "TrainingData") -> Sources:
+    """Patches images; pairs with an all-fill patch are skipped and counted, at least --batchsize must remain."""
+    from ..data.datasets import PatchesDataset
+
+    train = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
+    if train.count < cfg.batchsize:
+        raise InputError(f"{train.count} patch pairs hold an image ({train.skipped} of {data.count} are all fill, 0 or "
+                         f"the nodata value): fewer than --batchsize {cfg.batchsize}; extract patches where the image "
+                         "has data")
+    valid = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) if cfg.valid_lr_patches else None
+    if valid is not None and valid.count == 0:
+        raise InputError("every validation patch pair is all fill (0 or the nodata value): extract validation patches "
+                         "where the image has data")
+    return train, valid
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of training data: recognised on a path, described (no TensorFlow), opened as sources."""
+
+    detect: Callable[[str], bool]
+    describe: Callable[[TrainConfig], "TrainingData"]
+    open: Callable[[TrainConfig, "TrainingData"], Sources]
+
+
+# Tried in order; the last recognises anything (patches images, checked when described).
+KINDS: Dict[str, Kind] = {
+    "shards": Kind(is_shards, _shards, _open_shards),
+    "sets": Kind(is_patch_set, _sets, _open_sets),
+    "images": Kind(lambda path: True, _pairs, _open_pairs),
+}
+
+
+def _kind(cfg: TrainConfig) -> str:
+    """Which entry of KINDS the --lr_patches are (all of one kind)."""
+    kinds = {next(name for name, kind in KINDS.items() if kind.detect(p)) for p in cfg.lr_patches}
     if len(kinds) > 1:
-        raise InputError("--lr_patches mixes patch set folders, shards folders and patches images: give one kind")
-    return {"shards": _shards, "sets": _sets}.get(kinds.pop() if kinds else "images", _pairs)
+        raise InputError(f"--lr_patches mixes {' and '.join(sorted(kinds))}: give one kind (patch set folders, shards "
+                         "folders or patches images)")
+    return kinds.pop() if kinds else "images"
 
 
 def describe_data(cfg: TrainConfig) -> TrainingData:
     """The training data, checked against the validation data, the network and the flags."""
-    data = _kind(cfg)(cfg)
+    kind = _kind(cfg)
+    data = replace(KINDS[kind].describe(cfg), kind=kind)
     if is_fusion(cfg.arch) != data.fusion:
         raise InputError(f"--arch {cfg.arch} trains on {'patch sets' if is_fusion(cfg.arch) else 'LR/HR patches'}, "
                          f"but --lr_patches are {'patch sets' if data.fusion else 'LR/HR patches images'}: "
@@ -138,27 +209,10 @@ def describe_data(cfg: TrainConfig) -> TrainingData:
     return data
 
 
-def datasets(cfg: TrainConfig, data: TrainingData):
-    """The training and validation datasets (patches read and checked: no NaN; pairs with an all-fill patch are
-    skipped and counted, and at least --batchsize pairs must remain)."""
-    from ..data.datasets import PatchesDataset, PatchSetDataset, ShardedDataset
-
-    if is_shards(cfg.lr_patches[0]):
-        return (ShardedDataset(list(cfg.lr_patches)),
-                ShardedDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
-    if data.fusion:
-        return (PatchSetDataset(list(cfg.lr_patches)),
-                PatchSetDataset(list(cfg.valid_lr_patches)) if cfg.valid_lr_patches else None)
-    train = PatchesDataset(list(cfg.lr_patches), list(cfg.hr_patches), streaming=cfg.streaming)
-    if train.count < cfg.batchsize:
-        raise InputError(f"{train.count} patch pairs hold an image ({train.skipped} of {data.count} are all fill, 0 or "
-                         f"the nodata value): fewer than --batchsize {cfg.batchsize}; extract patches where the image "
-                         "has data")
-    valid = PatchesDataset(list(cfg.valid_lr_patches), list(cfg.valid_hr_patches)) if cfg.valid_lr_patches else None
-    if valid is not None and valid.count == 0:
-        raise InputError("every validation patch pair is all fill (0 or the nodata value): extract validation patches "
-                         "where the image has data")
-    return train, valid
+def datasets(cfg: TrainConfig, data: TrainingData) -> Sources:
+    """The training and validation sources of ``data`` (described by ``describe_data``), patches read and checked:
+    no NaN; pairs with an all-fill patch are skipped and counted, and at least --batchsize pairs must remain."""
+    return KINDS[data.kind].open(cfg, data)
 
 
 # --- what the training data looked like, recorded in the exported model (sr4rs.geo.radiometry) ---------------------

@@ -11,7 +11,7 @@ from osgeo import gdal
 from conftest import DATA, read, run_cli
 from products import make_sentinel2
 from sr4rs.errors import InputError
-from sr4rs.geo.sampling import grid_sampler, random_sampler, split_scenes
+from sr4rs.geo.sampling import random_sampler, split_scenes
 from sr4rs.io.patches import read_patches
 from sr4rs.io.scenes import name_ids, read_scene_lists
 
@@ -91,10 +91,8 @@ def test_named_validation_and_excluded_tiles():
         split_scenes(["A", "A"], ["A", "A"], val_fraction=0.5)
 
 
-def test_samplers_yield_windows_inside_their_scenes():
+def test_the_random_sampler_weighs_scenes_by_area_and_stays_inside():
     extents = [(60, 60), (300, 60), (10, 10)]
-    assert [(s, w.col_off, w.row_off) for s, w in grid_sampler(extents[:1], 30, 30)] == \
-        [(0, 0, 0), (0, 30, 0), (0, 0, 30), (0, 30, 30)]
     drawn = list(random_sampler(extents, 30, 2000, seed=1, unit=6))
     assert drawn == list(random_sampler(extents, 30, 2000, seed=1, unit=6))
     counts = np.bincount([s for s, _ in drawn], minlength=3)
@@ -182,3 +180,21 @@ def test_scenes_of_other_bands_are_refused_with_the_fix(tmp_path):
     proc = _extract("--input", _block(BLOCKS[0], 10), "--input", _block(BLOCKS[0], 20), "--patch-size", "16",
                     "--val-tiles", "T29SNB", "--out", str(tmp_path / "s"))
     assert proc.returncode == 1 and "apply to --scenes" in proc.stderr
+
+
+def test_patches_drawn_at_random_over_the_scenes_are_patches_of_the_grid(tmp_path):
+    common = ["--scenes", CORPUS, "--bands", FUSION_X2 + ",B1,B9", "--patch-size", "12", "--phases", "6", "--seed", "4"]
+    drawn, again, grid = tmp_path / "drawn", tmp_path / "again", tmp_path / "grid"
+    for out in (drawn, again):
+        proc = _extract(*common, "--samples", "60", "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+    proc = _extract(*common, "--step", "6", "--out", str(grid))
+    assert proc.returncode == 0, proc.stderr
+    record = _manifest(drawn)
+    assert 40 <= record["count"] <= 60 and len([s for s in record["scenes"] if s["count"]]) == 3  # repeats drawn once
+    np.testing.assert_array_equal(read_patches(str(drawn / "target.tif")), read_patches(str(again / "target.tif")))
+    # every position at every phase is on the grid of step 6 (the unit): each drawn patch is one of its patches
+    cut = {p.tobytes() for p in read_patches(str(grid / "input_2.tif"))}
+    targets = {p.tobytes() for p in read_patches(str(grid / "target.tif"))}
+    assert all(p.tobytes() in cut for p in read_patches(str(drawn / "input_2.tif")))
+    assert all(p.tobytes() in targets for p in read_patches(str(drawn / "target.tif")))
