@@ -127,7 +127,7 @@ def _scenes(args, api, border, cancel) -> int:
     if args.out:
         reads = [f for s in scenes for f in s.files] + list(args.scenes) + (models or [])
         api.check_out_dir(args.out, args.overwrite, reads)
-        api.check_scene_reports(args.out, args.overwrite)
+        api.check_scene_reports(args.out, args.overwrite, reads)
     quiet_tensorflow()
     plan = api.plan_scene_evaluation(models, scenes, bands=args.bands, sensor=args.sensor,
                                      blurs=args.degradation, nodata=args.nodata, border=border,

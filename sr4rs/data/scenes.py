@@ -82,16 +82,17 @@ def plan_scenes(scenes: Sequence[SceneFiles], patch_size: int, *, step: Optional
 
 def _plan(scene: SceneFiles, patch_size, step, factor, bands, sensor, nodata, phases) -> Plan:
     images = group_images(scene, bands, sensor)
+    read = scene.files + ((scene.listed_in,) if scene.listed_in else ())  # no output may replace these
     try:
         if factor is None:
-            return plan_fusion_extraction(images, patch_size, step, nodata, scene.files, phases, allow_empty=True)
+            return plan_fusion_extraction(images, patch_size, step, nodata, read, phases, allow_empty=True)
         if len(images) != 1:
             raise InputError(f"the bands span {len(images)} resolution groups: a single-image set takes bands of "
                              "one resolution: name them with --bands (e.g. B4,B3,B2,B8)")
         if phases != 1:
             raise InputError("--phases applies to fusion patch sets (no --factor): drop it")
         return plan_extraction(None, images[0], patch_size, step, factor=factor, nodata=nodata,
-                               originals=scene.files, allow_empty=True)
+                               originals=read, allow_empty=True)
     except InputError as err:
         raise InputError(f"scene '{scene.name}': {err}") from None
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError, ModelError
 from ..io.files import write_text
-from ..io.paths import Target, check_targets, csv_with_header, json_with_keys
+from ..io.paths import Read, Target, check_targets, csv_with_header, json_with_keys
 from ..io.scenes import SceneFiles, group_images
 from ..model.bundled import default_model_path
 from ..model.contract import read_metadata
@@ -224,12 +224,14 @@ def scene_report_paths(out_dir: str) -> Tuple[str, str, str]:
     return tuple(os.path.join(out_dir, name) for name in (SCENES_CSV, SUMMARY_CSV, SUMMARY_JSON))
 
 
-def check_scene_reports(out_dir: str, overwrite: bool) -> None:
-    """The cross-scene reports in ``out_dir``: replaced only with ``overwrite`` and when earlier ones."""
+def check_scene_reports(out_dir: str, overwrite: bool, reads: Sequence[str] = ()) -> None:
+    """The cross-scene reports in ``out_dir``: none of ``reads`` (the scene lists, the scenes' files), replaced only
+    with ``overwrite`` and when earlier ones."""
     scenes, table, report = scene_report_paths(out_dir)
     check_targets([Target(scenes, "--out", "per-scene table", csv_with_header(",".join(SCENE_COLUMNS))),
                    Target(table, "--out", "summary table", csv_with_header(",".join(SUMMARY_COLUMNS))),
-                   Target(report, "--out", "summary report", json_with_keys("summary", "scenes"))], [], overwrite)
+                   Target(report, "--out", "summary report", json_with_keys("summary", "scenes"))],
+                  [Read(path, "--scenes") for path in reads], overwrite)
 
 
 def write_scene_reports(out_dir: str, rows: Sequence[SceneRow], overwrite: bool = False) -> Tuple[str, str, str]:

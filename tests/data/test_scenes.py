@@ -198,3 +198,13 @@ def test_patches_drawn_at_random_over_the_scenes_are_patches_of_the_grid(tmp_pat
     targets = {p.tobytes() for p in read_patches(str(grid / "target.tif"))}
     assert all(p.tobytes() in cut for p in read_patches(str(drawn / "input_2.tif")))
     assert all(p.tobytes() in targets for p in read_patches(str(drawn / "target.tif")))
+
+
+def test_no_output_replaces_a_scene_list(tmp_path):
+    listing = tmp_path / "index.csv"
+    listing.write_text((open(SCENES).read()).replace("s2_", os.path.join(DATA, "s2_")))
+    before = listing.read_text()
+    proc = _extract("--scenes", str(listing), "--bands", "B4,B3,B2", "--factor", "2", "--patch-size", "12",
+                    "--out-lr", str(tmp_path / "index.tif"), "--out-hr", str(tmp_path / "hr.tif"), "--overwrite")
+    assert proc.returncode == 1 and "which this command reads" in proc.stderr
+    assert listing.read_text() == before and not (tmp_path / "index.tif").exists()
