@@ -108,6 +108,9 @@ def train_args() -> Dict[str, object]:
     for f in dataclasses.fields(api.TrainConfig):
         if f.name not in SERVER_FIELDS:
             args[f.name] = _train_field(f, getattr(defaults, f.name), fields, validate)
+    args["resume"] = fields.Bool(load_default=False, metadata=_meta(
+        "go on from the checkpoints kept when a training of this model_name was cancelled (the metadata lists "
+        "them), to its epochs"))
     args["finetune_from"] = fields.Str(load_default=None, validate=validate.Length(1, 64), metadata=_meta(
         "start from this model's weights (a bundled or trained model's name), as train.py's --finetune"))
     return args

@@ -4,6 +4,7 @@ turns it into the answer."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import shutil
 import tempfile
@@ -27,7 +28,19 @@ class ServiceError(Exception):
         return self.message
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(err: BaseException) -> bool:
+    """A write failed because the disk is full (sr4rs's one line says so, or the OS's error number)."""
+    if isinstance(err, OSError) and err.errno in DISK_FULL:
+        return True
+    return isinstance(err, OutputError) and ("is full" in str(err) or "No space left" in str(err))
+
+
 def status_for(err: BaseException) -> int:
+    if disk_full(err):
+        return 507
     if isinstance(err, (InputError, ModelError)):
         return 400
     if isinstance(err, Cancelled):
@@ -43,8 +56,11 @@ def service_error(err: BaseException, names: Dict[str, str]) -> ServiceError:
     """The answer to ``err``: sr4rs's one-line message (without paths) for the errors it anticipates; for
     anything else a generic line, the details going to the server's log only."""
     status = status_for(err)
-    if isinstance(err, Sr4rsError):
+    if isinstance(err, Sr4rsError) and status != 507:
         return ServiceError(status, safe_message(first_line(err), names))
+    if status == 507:
+        LOG.warning("a write failed, the disk is full: %s", first_line(err))
+        return ServiceError(status, "the server's disk is full: try again later, or send a smaller image")
     if isinstance(err, MemoryError):
         return ServiceError(status, "out of memory: send a smaller area, or try again later")
     LOG.error("unexpected failure: %s", "".join(traceback.format_exception(err)))

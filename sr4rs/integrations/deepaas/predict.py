@@ -14,7 +14,7 @@ from typing import Dict, Optional, Sequence
 from ... import api
 from ...errors import InputError, ModelError
 from . import settings, uploads
-from .errors import request_folder
+from .errors import ServiceError, request_folder
 
 RESULT_PREFIX = "sr4rs-result-"
 TIFF, PNG, JSON = "image/tiff", "image/png", "application/json"
@@ -76,10 +76,11 @@ def _choose_model(request: Request, source: str):
 
 
 def _check_size(paths: Sequence[str]) -> None:
+    """The pixel limit: a 413 before any model runs (the upload limit bounds bytes, this bounds the work)."""
     pixels = max(info.width * info.height for info in (api.read_info(p) for p in paths))
     if pixels > settings.max_pixels():
-        raise InputError(f"the image has {pixels} pixels, more than this server super-resolves at once "
-                         f"({settings.max_pixels()}): send a smaller area")
+        raise ServiceError(413, f"the image has {pixels} pixels, more than this server super-resolves at once "
+                                f"({settings.max_pixels()}): send a smaller area")
 
 
 def _summary(model, inputs: Sequence[str], report, figures) -> dict:
@@ -135,6 +136,8 @@ def _run(request: Request, work: str) -> object:
 
     started = time.monotonic()
     source = _place_upload(request.upload, work)
+    if not source.endswith(".zip"):
+        _check_size([source])  # before a model is chosen or loaded
     model = _choose_model(request, source)
     options = api.ApplyOptions(pad=request.margin, encoding=request.encoding, nodata=request.nodata)
     inputs = api.open_inputs(source, request.bands, None, model.metadata)

@@ -14,8 +14,12 @@ DATA_ENV = "SR4RS_DEEPAAS_DATA"  # the folder of patches trainings may read (not
 MODELS_ENV = "SR4RS_DEEPAAS_MODELS"  # the folder trained models are written to and served from
 MAX_UPLOAD_ENV = "SR4RS_DEEPAAS_MAX_UPLOAD"  # bytes, when deepaas-run's --client-max-size is 0 (its default)
 MAX_PIXELS_ENV = "SR4RS_DEEPAAS_MAX_PIXELS"  # input pixels of one prediction
+MAX_TRAININGS_ENV = "SR4RS_DEEPAAS_MAX_TRAININGS"  # trainings running (or waiting for a worker) at once
+MAX_QUEUE_ENV = "SR4RS_DEEPAAS_MAX_QUEUE"  # predictions waiting for a free worker, beyond those computing
 DEFAULT_MAX_UPLOAD = 1 << 30  # 1 GiB: a Sentinel-2 tile's zip, or a large GeoTIFF
 DEFAULT_MAX_PIXELS = 150_000_000  # a whole Sentinel-2 tile at 10 m (10980 x 10980) fits
+DEFAULT_MAX_TRAININGS = 1
+DEFAULT_MAX_QUEUE = 8
 UNPACKED_RATIO = 8  # a product zip may hold at most this many times the upload limit, unpacked
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -27,7 +31,7 @@ def _positive_int(env: str, default: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise InputError(f"{env}={text!r} is not a whole number of bytes or pixels: fix the server's "
+        raise InputError(f"{env}={text!r} is not a whole number: fix the server's "
                          "environment") from None
     if value <= 0:
         raise InputError(f"{env}={value} must be positive: fix the server's environment")
@@ -41,6 +45,15 @@ def max_upload(client_max_size: int = 0) -> int:
 
 def max_pixels() -> int:
     return _positive_int(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS)
+
+
+def max_trainings() -> int:
+    return _positive_int(MAX_TRAININGS_ENV, DEFAULT_MAX_TRAININGS)
+
+
+def max_queue() -> int:
+    text = os.environ.get(MAX_QUEUE_ENV, "").strip()
+    return 0 if text == "0" else _positive_int(MAX_QUEUE_ENV, DEFAULT_MAX_QUEUE)
 
 
 def data_dir() -> str:

@@ -1,88 +1,106 @@
-"""The training child process: ``python -m sr4rs.integrations.deepaas.trainer WORK PARENT_PID`` trains with the
-config in WORK and writes WORK/result.json. SIGTERM, SIGINT and SIGHUP, and the death of its parent (the DEEPaaS
-worker, which the server kills to cancel a training), cancel its CancelToken: the run stops within one batch and
-leaves nothing behind."""
+"""The training itself, in the child process ``bootstrap`` starts (signals already handled there): it trains with
+the config the worker sent, answers the worker (``bootstrap.State.report``) and removes its work folder, however
+the run ends. A cancelled run (a signal, or the death of the DEEPaaS worker that waited for it) stops before its
+next batch; the checkpoints of the epochs it finished are kept for a later ``resume`` (``runs.keep``) and its
+answer says which epoch they end."""
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
 import shutil
-import signal
-import sys
 import time
 
 from ... import api
-from ...progress import CancelToken
+from . import runs
 from .errors import service_error
 
 LOG = logging.getLogger("sr4rs.deepaas.trainer")
-_PR_SET_PDEATHSIG = 1
-
-
-def _cancel_on_signals(token: CancelToken, parent: int) -> None:
-    for name in ("SIGTERM", "SIGINT", "SIGHUP"):
-        signal.signal(getattr(signal, name), lambda signum, frame: token.cancel(f"stopped by signal {signum}"))
-    try:  # Linux: the kernel sends SIGTERM when the parent dies, even by SIGKILL
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # it died before prctl took effect
-        token.cancel("the training was cancelled")
 
 
 class _EpochLog:
-    """One log line per epoch (the server's log), with its losses."""
+    """One log line per finished epoch (the server's log), with its losses; the last finished epoch."""
 
-    def __init__(self, name: str):
-        self.name, self.seen, self.started = name, set(), time.monotonic()
+    def __init__(self, name: str, state):
+        self.name, self.state, self.started = name, state, time.monotonic()
+        self.finished = None  # (phase, epoch number)
 
     def __call__(self, phase, epoch, i, steps, logs) -> None:
-        if i + 1 == steps and (phase, epoch) not in self.seen:
-            self.seen.add((phase, epoch))
+        if i == steps and self.finished != (phase, epoch + 1):
+            self.finished = (phase, epoch + 1)
             losses = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
             LOG.info("training %s: %s epoch %d done (%s) after %.0f s", self.name, phase, epoch + 1, losses,
                      time.monotonic() - self.started)
+            self.state.mark(f"epoch-{epoch + 1}-end")  # its checkpoint is written next
 
 
-def _write(work: str, result: dict) -> None:
-    path = os.path.join(work, "result.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump(result, f)
-    os.replace(path + ".tmp", path)
+class _MarkedToken(api.CancelToken):
+    """With test markers: each check before a batch passed is marked ``batch-N`` (a hold there lets a signal
+    land while that batch runs: the first one is traced then)."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state, self.n = state, 0
+
+    def check(self) -> None:
+        super().check()
+        self.n += 1
+        self.state.mark(f"batch-{self.n}")
 
 
-def _config(work: str) -> api.TrainConfig:
-    with open(os.path.join(work, "config.json"), encoding="utf-8") as f:
-        values = json.load(f)
+def _config(values: dict) -> api.TrainConfig:
     return api.TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def main(work: str, parent: int) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    token = CancelToken()
-    _cancel_on_signals(token, parent)
-    cfg = _config(work)
-    name = os.path.basename(cfg.savedmodel or "")
+def _cancelled(name: str, cfg: api.TrainConfig, log: _EpochLog, reason: str) -> dict:
+    """Keep the checkpoints of the finished epochs of a cancelled run; the answer says what is kept."""
+    if log.finished and os.path.isfile(os.path.join(cfg.save_ckpt, "checkpoint")):
+        phase, epoch = log.finished
+        runs.keep(name, cfg.save_ckpt, {"phase": phase, "epoch": epoch, "epochs": cfg.epochs})
+        kept = (f"the checkpoint of its {phase} epoch {epoch} of {cfg.epochs} is kept: train model_name={name} "
+                "with resume=true to go on from it")
+    else:
+        earlier = runs.kept_state(name)
+        kept = "no epoch had finished: no checkpoint of it is kept" + (
+            f" (the one kept earlier, {earlier['phase']} epoch {earlier['epoch']}, stays)" if earlier else "")
+    return {"ok": False, "status": 409, "message": f"the training was cancelled ({reason}): {kept}",
+            "kept": runs.kept_state(name)}
+
+
+def _train(state, cfg: api.TrainConfig, name: str) -> dict:
+    token = _MarkedToken(state) if state.markers else api.CancelToken()
+    log = _EpochLog(name, state)
+    state.start_training(token)
     try:
-        result = api.train(cfg, _EpochLog(name), token)
-        last = result.history[-1] if result.history else {}
-        _write(work, {"ok": True, "result": {
-            "model": name, "steps": result.step, "seconds": round(result.seconds, 1),
-            "last_epoch": {k: v for k, v in last.items() if isinstance(v, (int, float))}}})
-        LOG.info("training %s: done, model %s exported", name, name)
-        return 0
-    except BaseException as err:  # noqa: BLE001 (reported in result.json, one line)
-        failure = service_error(err, {work: "<work>", os.path.dirname(cfg.savedmodel or work): "<models>"})
-        _write(work, {"ok": False, "status": failure.status, "message": failure.message})
-        LOG.info("training %s: %s", name, failure.message)
-        return 1
+        result = api.train(cfg, log, token)
+    except api.Cancelled as err:
+        state.phase = "finishing"
+        return _cancelled(name, cfg, log, str(err))
+    except BaseException as err:  # noqa: BLE001 (answered in one line)
+        state.phase = "finishing"
+        failure = service_error(err, {state.work: "<work>", os.path.dirname(cfg.savedmodel): "<models>"})
+        return {"ok": False, "status": failure.status, "message": failure.message}
+    state.phase = "finishing"
+    runs.discard(name)  # the model is exported: checkpoints kept from a cancelled run of it are done with
+    last = result.history[-1] if result.history else {}
+    LOG.info("training %s: done, model %s exported", name, name)
+    return {"ok": True, "result": {"model": name, "steps": result.step, "seconds": round(result.seconds, 1),
+                                   "last_epoch": {k: v for k, v in last.items() if isinstance(v, (int, float))}}}
+
+
+def main(state, values: dict) -> int:
+    """Train as ``values`` (a TrainConfig as JSON) say; ``state`` is the bootstrap's."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    outcome = {"ok": False, "status": 500, "message": "the training stopped without a result"}
+    try:
+        cfg = _config(values)
+        name = os.path.basename(cfg.savedmodel)
+        with runs.holding(name, lambda fd, path: setattr(state, "lock", (fd, path))):
+            outcome = _train(state, cfg, name)
+        LOG.info("training %s: %s", name, "done" if outcome["ok"] else outcome["message"])
+        return 0 if outcome["ok"] else 1
     finally:
-        shutil.rmtree(cfg.save_ckpt, ignore_errors=True)
-        if token.cancelled:  # the worker that waited for this run is gone: nobody reads the result
-            shutil.rmtree(work, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2])))
+        state.phase = "finishing"
+        shutil.rmtree(state.work, ignore_errors=True)
+        state.report(json.loads(json.dumps(outcome)))
+        state.mark("exit")
