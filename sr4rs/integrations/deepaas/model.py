@@ -11,7 +11,7 @@ from typing import Dict
 import sr4rs
 
 from ... import api
-from . import args as _args, predict as _predict, server, settings, train as _train
+from . import args as _args, predict as _predict, runs, server, settings, train as _train
 from .errors import ServiceError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -59,7 +59,9 @@ def get_metadata() -> Dict[str, object]:
                        "Sentinel-2 product zip with a model chosen by name; train trains one on the server's "
                        "patches.",
         "models": models, "training_data": _training_data(), "accept": list(_predict.ACCEPTS),
-        "limits": {"upload_bytes": settings.max_upload(), "pixels": settings.max_pixels()},
+        "checkpoints": runs.all_kept(),  # kept from cancelled trainings: train with resume=true goes on
+        "limits": {"upload_bytes": settings.max_upload(), "pixels": settings.max_pixels(),
+                   "trainings": settings.max_trainings(), "queued_predictions": settings.max_queue()},
     }
 
 

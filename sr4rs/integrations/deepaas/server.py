@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from typing import Dict
 
 from ...errors import InputError
@@ -217,6 +218,7 @@ def _failure(request, err: BaseException):
         return _answer(507, "the server's disk is full: try again later, or send a smaller image")
     if _disconnected(err):
         LOG.info("%s %s: the client went away mid-request (%s)", request.method, request.path, type(err).__name__)
+        traceback.clear_frames(err.__traceback__)  # the half-read upload's spooled file, closed now
         return _answer(400, "the request ended before its body was whole")
     LOG.error("%s %s failed", request.method, request.path, exc_info=err)
     return _answer(500, "internal error: the server's log has the details")
