@@ -5,6 +5,9 @@ request that still succeeds; the server's temporary folder holds nothing after e
 import dataclasses
 import io
 import os
+import shutil
+import socket
+import subprocess
 import time
 import zipfile
 
@@ -26,6 +29,8 @@ from deepaas_server import Server
 
 EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 MAX_UPLOAD = 3_000_000
+MAX_PIXELS = 200_000  # examples/landsat8_rgb_512.tif (262144 pixels) is over it
+TMPFS_MIB = 64  # the server's temporary folder, on a tmpfs of its own where root can mount one (a full disk)
 TRAIN = dict(lr_patches="lr.tif", hr_patches="hr.tif", arch="edsr", depth=8, nresblocks=1, batchsize=4,
              ganweight=0, vggweight=0, l1weight=1, l2weight=0, seed=1)
 
@@ -43,9 +48,12 @@ def service(tmp_path_factory):
     tmp, data, models = base / "tmp", base / "data", base / "models"
     for d in (tmp, data, models):
         d.mkdir()
+    tmpfs = os.geteuid() == 0 and shutil.which("mount") is not None and not subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_MIB}m", "tmpfs", str(tmp)], capture_output=True).returncode
     server = Server({"TMPDIR": str(tmp), "SR4RS_DEEPAAS_DATA": str(data), "SR4RS_DEEPAAS_MODELS": str(models),
-                     "SR4RS_DEEPAAS_MAX_UPLOAD": str(MAX_UPLOAD)}, str(base / "server.log"))
-    server.tmp, server.models, server.base = tmp, models, base
+                     "SR4RS_DEEPAAS_MAX_UPLOAD": str(MAX_UPLOAD), "SR4RS_DEEPAAS_MAX_PIXELS": str(MAX_PIXELS)},
+                    str(base / "server.log"))
+    server.tmp, server.models, server.base, server.tmpfs = tmp, models, base, tmpfs
     try:  # while the server starts (models and data are looked up per request)
         export_test_model(str(models / "test-x4"), scale=4, margin=8)
         export_fusion_model(str(models / "test-fusion"))
@@ -55,10 +63,15 @@ def service(tmp_path_factory):
         server.wait()
     except BaseException:
         server.stop()
+        if tmpfs:
+            subprocess.run(["umount", str(tmp)], check=False)
         raise
     yield server
     server.stop()
-    assert os.listdir(tmp) == [], f"left in the server's temporary folder: {os.listdir(tmp)}"
+    left = os.listdir(tmp)
+    if tmpfs:
+        subprocess.run(["umount", str(tmp)], check=False)
+    assert left == [], f"left in the server's temporary folder: {left}"
 
 
 def predict(service, path=None, accept="image/tiff", content=None, filename="image.tif", **params):
@@ -87,7 +100,7 @@ def test_metadata_lists_models_inputs_and_limits(service):
     assert fusion["origin"] == "trained"
     assert [(i["name"], i["factor"]) for i in fusion["inputs"]] == [("fine", 1), ("coarse", 2)]
     assert "lr.tif" in meta["training_data"]
-    assert meta["limits"]["upload_bytes"] == MAX_UPLOAD
+    assert meta["limits"] == {"upload_bytes": MAX_UPLOAD, "pixels": MAX_PIXELS, "trainings": 1, "queued_predictions": 8}
     assert "sr4rs" in [m["name"] for m in service.get("/v2/models/")["models"]]
     spec = service.get("/swagger.json")
     args = {p["name"]: p for p in spec["paths"]["/v2/models/sr4rs/train/"]["post"]["parameters"]}
@@ -201,6 +214,8 @@ BAD = {
     "a path as model": (dict(path=LANDSAT, model="../../etc"), 400, "not valid"),
     "empty upload": (dict(content=b""), 400, "empty"),
     "over the limit": (dict(content=b"\0" * (MAX_UPLOAD + 1000)), 413, str(MAX_UPLOAD)),
+    "over the pixel limit": (dict(path=EXAMPLE), 413, f"262144 pixels, more than this server super-resolves at "
+                                                      f"once ({MAX_PIXELS})"),
     "zip bomb": (dict(content=_zip([("S2.SAFE/B04.jp2", b"\0" * (60 << 20))]), filename="p.zip"), 400, "times larger"),
     "escaping path": (dict(content=_zip([("S2.SAFE/a.xml", b"x"), ("S2.SAFE/../../evil.txt", b"x")]),
                        filename="p.zip"), 400, "leaving the product's folder"),
@@ -243,10 +258,28 @@ def test_training_arguments_are_checked_and_stay_in_the_data_folder(service):
     assert_clean(service)
 
 
-def test_cancel_a_training_while_the_server_answers(service):
-    started = requests.post(f"{service.url}/v2/models/sr4rs/train/", params=dict(TRAIN, epochs=10000,
-                                                                                  model_name="never"), timeout=30)
-    uuid = started.json()["uuid"]
+def _train(service, **params):
+    started = requests.post(f"{service.url}/v2/models/sr4rs/train/", params=dict(TRAIN, **params), timeout=30)
+    assert started.status_code == 200, started.text
+    return started.json()["uuid"]
+
+
+def _cancel(service, uuid):
+    cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=300)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
+    return cancelled.json()
+
+
+def test_cancel_in_the_first_instant_leaves_nothing(service):
+    status = _cancel(service, _train(service, epochs=10000, model_name="never"))
+    assert (status["model"], status["kept"]) == ("never", None)
+    assert status["message"] == "cancelled before an epoch had finished: no checkpoint is kept"
+    assert os.listdir(service.tmp) == [] and not (service.models / ".checkpoints").exists()
+    assert "never" not in os.listdir(service.models)
+
+
+def test_cancel_a_training_while_the_server_answers_and_refuses_more(service, tmp_path):
+    uuid = _train(service, epochs=10000, model_name="never")
 
     def checkpointing():  # the run is in its batches (a cancel is seen between two): it saved a checkpoint
         folders = [service.tmp / d / "ckpt" for d in os.listdir(service.tmp)]
@@ -256,8 +289,75 @@ def test_cancel_a_training_while_the_server_answers(service):
     t0 = time.monotonic()
     assert service.get("/v2/models/sr4rs/")["name"] == "sr4rs"  # the server answers while the training runs
     assert time.monotonic() - t0 < 5
-    cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=30)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
-    _wait_until(lambda: not os.listdir(service.tmp), 120, "the cancelled training left files")
-    assert "never" not in os.listdir(service.models)
-    assert requests.get(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=10).status_code == 404
+    # one training at a time (the default), and its only worker is training: both refused at once
+    more = requests.post(f"{service.url}/v2/models/sr4rs/train/", params=dict(TRAIN, model_name="other"), timeout=30)
+    assert more.status_code == 429 and "the most this server runs at once (1)" in more.json()["message"]
+    assert int(more.headers["Retry-After"]) > 0
+    busy = predict(service, crop(tmp_path), model="test-x4")
+    assert busy.status_code == 503 and "every worker of this server is training" in busy.json()["message"]
+    status = _cancel(service, uuid)
+    assert status["model"] == "never" and status["kept"]["epoch"] >= 1 and status["kept"]["epochs"] == 10000
+    assert "resume=true" in status["message"]
+    assert requests.get(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=10).json() == status
+    kept = service.models / ".checkpoints"
+    assert os.listdir(kept) == ["never"] and os.listdir(service.tmp) == []  # the run had ended: its lock is gone
+    assert {"model": "never", **status["kept"]} in service.get("/v2/models/sr4rs/")["checkpoints"]
+    assert "never" not in [m["name"] for m in service.get("/v2/models/sr4rs/")["models"]]
+    shutil.rmtree(kept)
+
+
+def test_a_client_gone_mid_upload_leaves_nothing_open(service, tmp_path):
+    import psutil
+
+    server = psutil.Process(service.process.pid)
+    assert predict(service, crop(tmp_path), model="test-x4").status_code == 200
+    before = server.num_fds()
+    head = b'--b\r\nContent-Disposition: form-data; name="data"; filename="x.tif"\r\n\r\n'
+    for _ in range(3):  # 2 of 2.5 MB sent: past aiohttp's 1 MiB spool, the upload was in a temporary file
+        with socket.create_connection(("127.0.0.1", service.port)) as s:
+            s.sendall(b"POST /v2/models/sr4rs/predict/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+                      b"boundary=b\r\nContent-Length: 2500000\r\n\r\n" + head + b"\0" * 2_000_000)
+    _wait_until(lambda: "went away mid-request" in service.log_tail(20000) and server.num_fds() <= before, 60,
+                "the server did not close the half-read uploads")
+    assert not [f for f in server.open_files() if str(service.tmp) in f.path]
+    assert predict(service, crop(tmp_path), model="test-x4").status_code == 200
+    assert_clean(service)
+
+
+def test_over_the_upload_limit_without_a_length_is_refused(service):
+    def chunks():  # chunked: no Content-Length for the server to check before reading
+        yield b'--b\r\nContent-Disposition: form-data; name="data"; filename="x.tif"\r\n\r\n'
+        for _ in range(8):
+            yield b"\0" * (MAX_UPLOAD // 4)
+
+    answer = requests.post(f"{service.url}/v2/models/sr4rs/predict/", data=chunks(), timeout=60,
+                           headers={"Content-Type": "multipart/form-data; boundary=b", "accept": "image/tiff"})
+    assert answer.status_code == 413, answer.text
+    assert_clean(service)
+
+
+def test_a_full_temporary_disk_is_a_507_and_leaves_nothing(service, tmp_path):
+    if not service.tmpfs:
+        pytest.skip("needs root and mount: the server's temporary folder on a tmpfs of its own")
+    image = crop(tmp_path, EXAMPLE, (0, 0, 256, 256), "c256.tif")  # x4: 1024 x 1024 x 3 UInt8 answer
+    filler = service.tmp / "filler"
+
+    def fill(free_kib):
+        total = shutil.disk_usage(service.tmp).total
+        filler.unlink(missing_ok=True)
+        subprocess.run(["fallocate", "-l", str(total - free_kib * 1024), str(filler)], check=True)
+
+    try:
+        fill(600)  # the upload cannot be stored: refused before it is read
+        t0 = time.monotonic()
+        answer = predict(service, image, model="landsat-rgb-x4")
+        assert answer.status_code == 507 and "disk is full" in answer.json()["message"]
+        assert time.monotonic() - t0 < 5
+        fill(2200)  # the upload fits, the answer does not: the write fails, everything of it is removed
+        answer = predict(service, image, model="landsat-rgb-x4")
+        assert answer.status_code == 507 and "disk is full" in answer.json()["message"], answer.text
+        assert os.listdir(service.tmp) == ["filler"]
+    finally:
+        filler.unlink(missing_ok=True)
+    assert predict(service, image, model="landsat-rgb-x4").status_code == 200
+    assert_clean(service)
