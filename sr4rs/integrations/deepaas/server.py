@@ -160,7 +160,11 @@ class Guard:
         name = (training or {}).get("args", {}).get("model_name")
         try:
             response = await handler(request)
-        except TypeError:
+        except TypeError:  # deepaas 2.6.0 on a training its pool killed
+            response = None
+        except asyncio.CancelledError:  # deepaas 2.6.0 on a training still waiting for a worker: it re-raises
+            if _being_cancelled():  # the training's cancellation, not this request's (the server stopping)
+                raise
             response = None
         if response is not None and (response.status != 200 or not name):
             return response
@@ -176,6 +180,13 @@ class Guard:
         from aiohttp import web
 
         return web.json_response(answer)
+
+
+def _being_cancelled() -> bool:
+    """Whether the current task (this request) is being cancelled."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11
+    return bool(cancelling()) if cancelling else False
 
 
 def _locked(name: str) -> bool:
