@@ -260,7 +260,7 @@ def plot(samples: list, path: str, title: str) -> None:
         values = [s[key] for s in samples]
         low, high = min(values), max(values)
         span = (high - low) or max(abs(high), 1) * 0.1
-        low, high = low - 0.1 * span, high + 0.1 * span
+        low, high = (low - 0.1 * span if low - 0.1 * span >= 0 or low < 0 else 0), high + 0.1 * span
         box = (left, top, width - 10, top + panel - 25)
         draw.rectangle(box, outline="grey")
         points = [(left + (box[2] - left) * s["t"] / t_end, box[3] - (box[3] - top) * (s[key] - low) / (high - low))
