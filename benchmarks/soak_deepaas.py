@@ -286,6 +286,9 @@ def drift(samples: list, window: float = 60.0) -> dict:
 
 def leftovers(server: Server, trained: list) -> list:
     """What the server left: files in its temporary folder, processes, models folder entries not made."""
+    deadline = time.monotonic() + 60  # a training whose worker was killed as it started ends by itself, at once
+    while _training_processes(server.data) and time.monotonic() < deadline:
+        time.sleep(0.5)
     left = [f"tmp: {f}" for f in os.listdir(server.tmp)]
     left += [f"training process {p.pid}" for p in _training_processes(server.data)]
     allowed = set(trained) | {".checkpoints"}

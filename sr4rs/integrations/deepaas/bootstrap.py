@@ -70,6 +70,42 @@ class State:
         if self.signum:
             token.cancel(f"stopped by signal {self.signum}")
 
+    def take_lock(self, models: str, name: str) -> None:
+        """Hold the lock of model ``name`` from here to the end (another run of it waits): the server's cancel
+        waits on it for the run's end. Its file is removed when released, so that nothing stays behind."""
+        import fcntl
+
+        path = lock_path(models, name)
+        while True:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            except FileNotFoundError:  # its folder was tidied away meanwhile
+                continue
+            self.lock = (fd, path)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    return
+            except FileNotFoundError:
+                pass
+            self.lock = None
+            os.close(fd)  # its holder removed the file meanwhile: take the new one
+
+    def release_lock(self) -> None:
+        if self.lock:
+            fd, path = self.lock
+            self.lock = None
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            os.close(fd)
+            try:
+                os.rmdir(os.path.dirname(path))  # the folder of kept checkpoints goes when it holds nothing
+            except OSError:
+                pass
+
     def stop_now(self) -> None:
         """A cancel before the training has begun: remove what exists, answer, end the process."""
         if self.lock:  # (fd, path) of the model's lock, opened: removed if this process holds it
@@ -78,7 +114,7 @@ class State:
             try:
                 fcntl.flock(self.lock[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if os.fstat(self.lock[0]).st_ino == os.stat(self.lock[1]).st_ino:
-                    os.remove(self.lock[1])
+                    self.release_lock()
             except OSError:
                 pass
         if self.work:
@@ -90,6 +126,11 @@ class State:
 
 
 STATE = None
+CHECKPOINTS = ".checkpoints"  # in the models folder: kept checkpoints and the locks of running trainings
+
+
+def lock_path(models: str, name: str) -> str:
+    return os.path.join(models, CHECKPOINTS, name + ".lock")
 
 
 def _on_signal(signum, frame):
@@ -122,9 +163,10 @@ def main(argv) -> int:
     STATE.mark("handlers")
     try:
         values = json.loads(sys.stdin.buffer.read().decode())
-        work = os.path.dirname(values["save_ckpt"])
+        work, model = os.path.dirname(values["save_ckpt"]), values["savedmodel"]
     except (ValueError, KeyError, TypeError):  # the worker died while writing it
         STATE.stop_now()
+    STATE.take_lock(os.path.dirname(model), os.path.basename(model))  # first: a cancel waits on it from here
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [getattr(signal, name) for name in SIGNALS])
     try:  # made and noted as one step: a cancel removes it, or finds nothing
         os.mkdir(work, 0o700)  # a fresh name the worker chose: never an existing folder

@@ -1,7 +1,7 @@
 """What a training leaves on the server besides its model: the checkpoints of the finished epochs of a cancelled
 run, kept in the models folder (``.checkpoints/NAME/``, never served as a model) so that a training of that name
-with ``resume=true`` continues from them; and the lock one running training of a name holds, which tells the
-server when a cancelled run has ended. Nothing here imports TensorFlow."""
+with ``resume=true`` continues from them; and whether a training of a name holds its lock (``bootstrap`` takes
+it), which tells the server when a cancelled run has ended. Nothing here imports TensorFlow."""
 from __future__ import annotations
 
 import contextlib
@@ -11,11 +11,11 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
-from . import settings
+from . import bootstrap, settings
 
-FOLDER = ".checkpoints"  # in the models folder: a name no model can have (names start with a letter or digit)
+FOLDER = bootstrap.CHECKPOINTS  # in the models folder: no model's name (names start with a letter or digit)
 STATE = "kept.json"  # in a kept folder: which epoch its checkpoint ends
 
 
@@ -97,40 +97,9 @@ def _tidy() -> None:
             os.rmdir(root)
 
 
-def _lock_path(name: str, create: bool = False) -> Optional[str]:
-    root = _root(create=create)
-    return os.path.join(root, settings.check_name(name) + ".lock") if root else None
-
-
-@contextlib.contextmanager
-def holding(name: str, opened: Optional[Callable[[int, str], None]] = None) -> Iterator[None]:
-    """Hold the lock of model ``name`` while a training of that name runs (another one waits); its file is
-    removed when released, so that nothing stays behind. ``opened(fd, path)`` is told of the lock's file
-    before it is waited for (a process stopping at once removes it if it holds it)."""
-    path = _lock_path(name, create=True)
-    while True:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except FileNotFoundError:  # its folder was tidied away meanwhile
-            continue
-        if opened is not None:
-            opened(fd, path)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)  # its holder removed the file meanwhile: take the new one
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)
-        os.close(fd)
-        _tidy()
+def _lock_path(name: str) -> Optional[str]:
+    models = settings.models_dir()
+    return bootstrap.lock_path(models, settings.check_name(name)) if models else None
 
 
 def running(name: str) -> bool:

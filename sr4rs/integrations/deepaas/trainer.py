@@ -95,12 +95,12 @@ def main(state, values: dict) -> int:
     try:
         cfg = _config(values)
         name = os.path.basename(cfg.savedmodel)
-        with runs.holding(name, lambda fd, path: setattr(state, "lock", (fd, path))):
-            outcome = _train(state, cfg, name)
+        outcome = _train(state, cfg, name)
         LOG.info("training %s: %s", name, "done" if outcome["ok"] else outcome["message"])
         return 0 if outcome["ok"] else 1
     finally:
         state.phase = "finishing"
         shutil.rmtree(state.work, ignore_errors=True)
+        state.release_lock()
         state.report(json.loads(json.dumps(outcome)))
         state.mark("exit")
