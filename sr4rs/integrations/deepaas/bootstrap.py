@@ -185,4 +185,9 @@ def main(argv) -> int:
 if __name__ == "__main__":
     if sys.path and os.path.abspath(sys.path[0] or os.curdir) == HERE:
         sys.path.pop(0)  # this folder's modules are not top-level modules
-    sys.exit(main(sys.argv))
+    code = main(sys.argv)
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # its work is written and answered: no wait for TensorFlow's own teardown
