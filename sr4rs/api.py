@@ -24,7 +24,7 @@ from .evaluation.scenes import (SceneRow, check_scene_reports, format_summary, p
                                  select_scenes, write_scene_reports)
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.blocks import copy_blocks, fingerprint, plan_blocks
-from .inference.engine import ApplyReport, output_spec, run_apply
+from .inference.engine import ApplyReport, output_spec, run_apply, runtime_label
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
 from .io import catalog
 from .io.extended import writer_name
@@ -40,8 +40,8 @@ from .geo.windows import Window
 from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
 from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
 from .model.contract import InputSpec, ModelMetadata, read_metadata
-from .model.load import (LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly,
-                         load_model as _load_model)
+from .model.load import LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly
+from .model.runtime import BACKENDS, PRECISIONS, RUNTIMES, Runtime, check_choice as check_runtime, load_runtime
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress, Work
@@ -70,6 +70,8 @@ __all__ = [
     "SceneFiles", "ScenesPlan", "ScenesReport", "extract_scenes", "plan_scenes", "read_scene_lists",
     "scene_report_line", "SceneRow", "check_scene_reports", "format_summary", "plan_scene_evaluation", "scene_rows",
     "select_scenes", "write_scene_reports",
+    # runtimes and precisions, ONNX export
+    "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx",
 ]
 
 
@@ -108,10 +110,31 @@ def list_model_names() -> List[str]:
     return list(bundled_models())
 
 
-def load_model(model: Optional[str] = None, scale: Optional[int] = None, nbands: Optional[int] = None) -> LoadedModel:
+def load_model(model: Optional[str] = None, scale: Optional[int] = None, nbands: Optional[int] = None,
+               backend: str = "native", precision: Optional[str] = None) -> Runtime:
     """Load a bundled model by name, or a SavedModel folder; None: the bundled model for ``nbands`` bands.
-    Only the model named here (or a bundled one) is loaded: a SavedModel is a program."""
-    return _load_model(resolve_model(model, nbands), scale=scale)
+    Only the model named here (or a bundled one) is loaded: a SavedModel is a program.
+
+    Args:
+        backend: the runtime (``sr4rs.model.runtime.RUNTIMES``): ``native`` (TensorFlow), ``onnxruntime`` or
+            ``openvino``; one whose package is missing falls back to ``native`` with one warning line.
+        precision: ``auto`` (default, or ``SR4RS_PRECISION``): the fastest precision that keeps quality where
+            this machine has it (bfloat16 on CPUs with AVX512_BF16 or AMX, else float32); ``float32``,
+            ``bfloat16`` or ``int8`` (where the runtime offers it). ``native`` in ``float32`` runs the
+            SavedModel exactly as it is.
+    """
+    return load_runtime(resolve_model(model, nbands), backend, precision, scale=scale)
+
+
+def export_onnx(model: Optional[str], output: str, overwrite: bool = False, opset: Optional[int] = None) -> str:
+    """Write a bundled model (by name) or a SavedModel folder as an ONNX file with the same inputs and
+    ``output_{pad}`` outputs, its metadata (bands, factor, scales, margin) in the file's metadata. Needs the
+    ``onnx`` extra (tf2onnx). Returns ``output``."""
+    from .model.onnx import export_onnx as _export
+
+    path = resolve_model(model)
+    check_model_dir(path)
+    return _export(path, output, overwrite=overwrite, opset=opset)
 
 
 def _paths(inputs: Union[str, os.PathLike, Sequence[str]]) -> List[str]:
@@ -220,7 +243,7 @@ class ApplyInputs:
 
 def _model_for(paths: Sequence[str], model, bands: Optional[Sequence[str]], sensor: Optional[str]) -> str:
     """The model's folder: the one given, or the bundled model for the band count of the input."""
-    if isinstance(model, LoadedModel):
+    if isinstance(model, Runtime):
         return model.path
     if model is not None or bands:
         return resolve_model(model, len(bands) if bands else None)
@@ -246,9 +269,9 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
     output, options = resolve_output(output, options)
     originals = _paths(inputs)
     model_path = _model_for(originals, model, bands, sensor)
-    if not isinstance(model, LoadedModel):
+    if not isinstance(model, Runtime):
         check_model_dir(model_path)
-    metadata = model.metadata if isinstance(model, LoadedModel) else read_metadata(model_path)
+    metadata = model.metadata if isinstance(model, Runtime) else read_metadata(model_path)
     paths = open_inputs(originals, bands, sensor, metadata)
     infos = [read_info(p) for p in paths]
     check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals, options.writes_item)
@@ -259,19 +282,22 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
 def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
           options: ApplyOptions = ApplyOptions(), *, quicklook: Optional[str] = None, scale: Optional[int] = None,
           bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None, backend: str = "native",
-          progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+          precision: Optional[str] = None, progress: Optional[Progress] = None,
+          cancel: Optional[CancelToken] = None) -> ApplyReport:
     """Super-resolve ``inputs`` (one image per model input, finest first; or one product, whose ``bands``
     default to those the model takes) into the GeoTIFF ``output`` with ``model`` (a bundled model's name,
     a SavedModel folder, a loaded model, or None: the bundled model for the input's band count);
     ``quicklook``: also a PNG of the result. Inputs, outputs and options are checked before the model is
-    loaded. Inputs and ``output`` may be OTB extended filenames (``out.tif?&gdal:co:COMPRESS=DEFLATE``)."""
+    loaded. Inputs and ``output`` may be OTB extended filenames (``out.tif?&gdal:co:COMPRESS=DEFLATE``).
+    ``backend`` and ``precision`` choose the runtime of a model not yet loaded (see ``load_model``)."""
     output, options = resolve_output(output, options)
+    check_runtime(backend, precision)
     checked = check_apply(inputs, output, model, options, quicklook, bands, sensor)
     paths, infos = list(checked.paths), list(checked.infos)
-    warn_inputs(paths, model.metadata if isinstance(model, LoadedModel) else read_metadata(checked.model_path),
+    warn_inputs(paths, model.metadata if isinstance(model, Runtime) else read_metadata(checked.model_path),
                 checked.model_path, options.nodata)
-    if not isinstance(model, LoadedModel):
-        model = _load_model(checked.model_path, scale=scale)
+    if not isinstance(model, Runtime):
+        model = load_runtime(checked.model_path, backend, precision, scale=scale)
     if backend == "otbtf":
         from .inference.otbtf import apply_with_otbtf
 
@@ -363,6 +389,7 @@ def train(config: TrainConfig, on_step: Optional[StepCallback] = None,
 
 def apply_all_bands(product: str, output: str, models: Sequence[Union[str, LoadedModel]],
                     options: ApplyOptions = ApplyOptions(), *, sensor: Optional[str] = None,
+                    backend: str = "native", precision: Optional[str] = None,
                     progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
     """Every band of ``product`` at the finest resolution in one GeoTIFF: the finest bands as they are, and the
     bands each fusion model in ``models`` brings to the finest grid (e.g. ``s2-20m-x2`` and ``s2-60m-x6``), in
@@ -373,7 +400,8 @@ def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Loade
     output, options = resolve_output(output, options)
     if not (os.path.isdir(product) or is_product(product) or sensor):
         raise InputError(f"--all-bands takes one product (a .SAFE folder or .zip, a Landsat folder), not '{product}'")
-    loaded = [m if isinstance(m, LoadedModel) else load_model(m) for m in models]
+    check_runtime(backend, precision)
+    loaded = [m if isinstance(m, Runtime) else load_model(m, backend=backend, precision=precision) for m in models]
     if not loaded or any(len(m.inputs) < 2 or m.inputs[0].spec.factor != 1 for m in loaded):
         raise InputError("--all-bands takes fusion models (several inputs, the finest on the output's grid): "
                          "e.g. --model s2-20m-x2 --model s2-60m-x6")
@@ -545,7 +573,7 @@ def _scene_plan(scene, model: LoadedModel, options, bands, sensor, block_tiles):
 def _block_files(output: str, plan: ApplyPlan, blocks, model: LoadedModel) -> List[str]:
     """Block files live in a hidden folder beside the output, named after what they hold, and go once it is made."""
     folder = os.path.join(os.path.dirname(os.path.abspath(output)),
-                          f".{os.path.basename(output)}.blocks-{fingerprint(plan, blocks, model.name)}")
+                          f".{os.path.basename(output)}.blocks-{fingerprint(plan, blocks, model.name, runtime_label(model))}")
     return [os.path.join(folder, f"block-{b.index:05d}-of-{len(blocks):05d}.tif") for b in blocks]
 
 

@@ -37,8 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.stac(parser)
     parser.add_argument("--quicklook", metavar="PNG", help="also write a contrast-stretched PNG of the result")
     opt.overwrite(parser, "an existing output")
-    parser.add_argument("--backend", choices=("native", "otbtf"), default="native",
-                        help="native (default) or OTBTF's TensorflowModelServe where OTBTF is installed")
+    opt.runtime(parser, otbtf=True)
     opt.no_progress(parser)
 
 
@@ -55,6 +54,7 @@ def run(args: argparse.Namespace, cancel=None) -> int:
         raise api.InputError("give one --model or --savedmodel (several go with --all-bands)")
     model = models[0] if models else None
     # Checked at once, before TensorFlow starts.
+    api.check_runtime(args.backend, args.precision)
     checked = api.check_apply(args.input, args.output, model, options, args.quicklook, args.bands, args.sensor)
     if model is None:
         _say_default(api, checked)
@@ -62,9 +62,10 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
         report = api.apply(args.input, args.output, model, options, quicklook=args.quicklook, scale=args.scale,
-                           bands=args.bands, sensor=args.sensor, backend=args.backend, progress=bar.update,
-                           cancel=cancel)
-    print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}) "
+                           bands=args.bands, sensor=args.sensor, backend=args.backend, precision=args.precision,
+                           progress=bar.update, cancel=cancel)
+    runtime = f", {report.runtime}" if report.runtime else ""
+    print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}{runtime}) "
           f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0
 
@@ -81,7 +82,8 @@ def _all_bands(args, api, models, options, cancel) -> int:
     if len(args.input) != 1 or args.bands:
         raise api.InputError("--all-bands takes one product as --input, and the models choose its bands: drop --bands")
     quiet_tensorflow()
-    report = api.apply_all_bands(args.input[0], args.output, models, options, sensor=args.sensor, cancel=cancel)
+    report = api.apply_all_bands(args.input[0], args.output, models, options, sensor=args.sensor,
+                                 backend=args.backend, precision=args.precision, cancel=cancel)
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, every band)", file=sys.stderr)
     if args.quicklook:
         api.write_quicklook(report.output, args.quicklook)

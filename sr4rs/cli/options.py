@@ -59,6 +59,22 @@ def overwrite(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--overwrite", action="store_true", help=f"replace {what}")
 
 
+def runtime(parser: argparse.ArgumentParser, otbtf: bool = False) -> None:
+    """--backend and --precision: which runtime computes the model, in which precision."""
+    from ..api import BACKENDS, PRECISIONS
+
+    choices = BACKENDS if otbtf else tuple(b for b in BACKENDS if b != "otbtf")
+    parser.add_argument("--backend", choices=choices, default="native",
+                        help="native: TensorFlow running the SavedModel (default); onnxruntime, openvino: the model "
+                        "converted once and cached (pip install 'sr4rs[onnx]' or 'sr4rs[openvino]'; missing, native "
+                        "runs instead)" + ("; otbtf: OTBTF's TensorflowModelServe where OTBTF is installed" if otbtf
+                                           else ""))
+    parser.add_argument("--precision", type=str.lower, choices=PRECISIONS, default=None,
+                        help="auto (default, or $SR4RS_PRECISION): bfloat16 on CPUs that compute it natively (about "
+                        "twice as fast, within 55 dB PSNR of float32; see docs/performance.md), else float32; "
+                        "float32: the exact result of the SavedModel; int8 (onnxruntime)")
+
+
 def no_progress(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (there is none either when stderr is not a terminal)")

@@ -39,6 +39,7 @@ class ApplyReport:
     skipped_tiles: int
     seconds: float
     model_seconds: float
+    runtime: str = ""  # what computed it: the runtime and its precision
 
 
 @dataclass
@@ -111,7 +112,10 @@ def assemble(batch: Batch, outputs: Optional[np.ndarray], plan: ApplyPlan, nband
 
 
 def _probe_bands(model: LoadedModel, plan: ApplyPlan, infos) -> int:
-    """The output band count, from one forward pass on the smallest window."""
+    """The output band count: the model's metadata names its output bands, else one forward pass on the smallest
+    window tells."""
+    if model.has_metadata and model.metadata.output_bands:
+        return len(model.metadata.output_bands)
     side = 2 * plan.pad + model.metadata.grid_unit
     zeros = {spec.name: np.zeros((1, side // spec.factor, side // spec.factor, info.count), np.float32)
              for spec, info in zip(plan.inputs, infos)}
@@ -130,7 +134,8 @@ def output_spec(infos, model: LoadedModel, plan: ApplyPlan, nbands: int) -> Outp
     else:
         descriptions, interps = (), ()
     metadata = dict(fine.metadata)
-    metadata.update({"SR4RS_MODEL": model.name, "SR4RS_SCALE": str(plan.scale), "SR4RS_PAD": str(plan.pad)})
+    metadata.update({"SR4RS_MODEL": model.name, "SR4RS_SCALE": str(plan.scale), "SR4RS_PAD": str(plan.pad),
+                     "SR4RS_RUNTIME": runtime_label(model)})
     inherited = {}
     if own_bands:
         inherited = dict(band_metadata=tuple({k: v for k, v in m.items() if not k.startswith("STATISTICS_")}
@@ -140,6 +145,11 @@ def output_spec(infos, model: LoadedModel, plan: ApplyPlan, nbands: int) -> Outp
                       geotransform=scaled_geotransform(fine.geotransform, model.metadata.fine_factor, finer=True),
                       projection=fine.projection, nodata=plan.nodata, descriptions=descriptions,
                       color_interps=interps, metadata=metadata, **inherited)
+
+
+def runtime_label(model) -> str:
+    """What computed an output: the runtime and its precision (``native float32``)."""
+    return f"{getattr(model, 'backend', 'native')} {getattr(model, 'precision', 'float32')}"
 
 
 class _Runner:
@@ -259,4 +269,4 @@ def run_apply(sources: Union[RasterSource, Sequence[RasterSource], Mapping[str, 
         raise
     width, height = (plan.out_width, plan.out_height) if block is None else (block.window.width, block.window.height)
     return ApplyReport(getattr(sink, "path", "<memory>"), width, height, plan.scale, sum(len(b) for b in batches),
-                       runner.skipped, time.perf_counter() - start, runner.model_seconds)
+                       runner.skipped, time.perf_counter() - start, runner.model_seconds, runtime_label(model))
