@@ -16,6 +16,7 @@ COMMANDS = {
     "shard": "Cut patches into shards that training reads in parallel, locally or from object storage.",
     "train": "Train a super-resolution network on patches and export a SavedModel.",
     "models": "List the models bundled with sr4rs.",
+    "export-onnx": "Write a model as an ONNX file (its metadata inside) for other runtimes.",
     "sensors": "List the sensors whose products sr4rs reads (Sentinel-2, Landsat...), with their bands.",
 }
 

@@ -35,6 +35,16 @@ def require(package: str, extra: str = "onnx"):
         raise BackendError(f"{package} is not installed: pip install 'sr4rs[{extra}]'") from None
 
 
+def _version(package: str, extra: str = "onnx") -> str:
+    """The installed version of ``package`` (not imported: tf2onnx imports TensorFlow), or a BackendError."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        raise BackendError(f"{package} is not installed: pip install 'sr4rs[{extra}]'") from None
+
+
 def _converter_reason(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if "Error" in line or "ERROR" in line]
@@ -44,7 +54,7 @@ def _converter_reason(stderr: str) -> str:
 def convert(savedmodel: str, target: str, opset: int = OPSET) -> None:
     """Convert the SavedModel's serving signature to the ONNX file ``target`` (tf2onnx, in a child process:
     its TensorFlow graph work stays out of this one)."""
-    require("tf2onnx")
+    _version("tf2onnx")
     cmd = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", savedmodel, "--tag", contract.TAG,
            "--signature_def", contract.SIGNATURE, "--opset", str(opset), "--output", target]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
@@ -111,13 +121,13 @@ def export_onnx(savedmodel: str, output: str, overwrite: bool = False, opset: Op
 
 def cached_onnx(savedmodel: str, quantized: bool = False) -> str:
     """The ONNX form of ``savedmodel`` in the cache (int8 weights with ``quantized``), made if missing."""
-    tf2onnx = require("tf2onnx")
+    version = _version("tf2onnx")
 
     def make(folder: str) -> None:
         convert(savedmodel, os.path.join(folder, ONNX_NAME))
         write_metadata(os.path.join(folder, ONNX_NAME), contract.read_metadata(savedmodel))
 
-    folder = cached(savedmodel, f"onnx-opset{OPSET}-tf2onnx{tf2onnx.__version__}", make)
+    folder = cached(savedmodel, f"onnx-opset{OPSET}-tf2onnx{version}", make)
     if not quantized:
         return os.path.join(folder, ONNX_NAME)
     source = os.path.join(folder, ONNX_NAME)
