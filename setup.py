@@ -32,7 +32,10 @@ setup(
                     "deepaas": ["deepaas==2.6.0", "aiohttp>=3.14.1,<4"],
                     "dask": ["dask[distributed]>=2024.1"],  # sr4rs apply-many
                     # sr4rs.xarray: DataArrays as odc-stac, stackstac and rioxarray load them
-                    "xarray": ["xarray>=2024.1", "rioxarray>=0.15", "dask[array]>=2024.1"]},
+                    "xarray": ["xarray>=2024.1", "rioxarray>=0.15", "dask[array]>=2024.1"],
+                    # --backend onnxruntime and sr4rs export-onnx; --backend openvino (requirements-runtimes.txt)
+                    "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "tf2onnx>=1.16"],
+                    "openvino": ["openvino>=2024.6"]},
     entry_points={"console_scripts": ["sr4rs=sr4rs.cli:main"],
                   "deepaas.v2.model": ["sr4rs=sr4rs.integrations.deepaas.model"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: GIS"],

@@ -18,6 +18,16 @@ stamp="$VENV/.sr4rs-stac"
 want="$(sha1sum requirements-stac.txt | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-stac.txt
+  "$VENV/bin/python" -m pip check
+  echo "$want" > "$stamp"
+fi
+# The optional runtimes (ONNX Runtime, tf2onnx, OpenVINO) are tested too: their pinned set, installed again only when
+# the pins change.
+stamp="$VENV/.sr4rs-runtimes"
+want="$(sha1sum requirements-runtimes.txt | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-runtimes.txt
+  "$VENV/bin/python" -m pip check
   echo "$want" > "$stamp"
 fi
 bash scripts/setup_integrations.sh  # OTB, QGIS, TensorFlow 2.14 for tests/integrations (SR4RS_INTEGRATIONS=0: none)

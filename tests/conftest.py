@@ -16,6 +16,10 @@ RGBN = os.path.join(DATA, "rgbn_5m_crop.tif")  # 121 x 95, Byte, R G B NIR
 S2_10M = os.path.join(DATA, "s2_10m_crop.tif")  # 127 x 99, UInt16, B2 B3 B4 B8
 S2_20M = os.path.join(DATA, "s2_20m_crop.tif")  # 64 x 50, UInt16, B5 B6 B7 B8A B11 B12, same corner
 S2_60M = os.path.join(DATA, "s2_60m_crop.tif")  # 22 x 17, UInt16, B1 B9 B10, same corner
+# The engine's tests check float32 properties (pixels equal across tile sizes, against TF1 sessions and OTBTF): the
+# suite runs float32 unless a test asks for another precision (tests/model/test_runtimes.py checks bfloat16, the
+# default on CPUs that compute it, and the other runtimes).
+os.environ.setdefault("SR4RS_PRECISION", "float32")
 
 
 @pytest.fixture(scope="session")

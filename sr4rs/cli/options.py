@@ -72,7 +72,7 @@ def runtime(parser: argparse.ArgumentParser, otbtf: bool = False) -> None:
     parser.add_argument("--precision", type=str.lower, choices=PRECISIONS, default=None,
                         help="auto (default, or $SR4RS_PRECISION): bfloat16 on CPUs that compute it natively (about "
                         "twice as fast, within 55 dB PSNR of float32; see docs/performance.md), else float32; "
-                        "float32: the exact result of the SavedModel; int8 (onnxruntime)")
+                        "float32: the exact result of the SavedModel")
 
 
 def no_progress(parser: argparse.ArgumentParser) -> None:

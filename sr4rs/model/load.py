@@ -73,7 +73,7 @@ class LoadedModel:
     _outputs: Dict[int, str]  # crop in output pixels -> signature output key
     _range_warned: set = field(default_factory=set)
     precision: str = "float32"
-    _session: Optional["_SessionRunner"] = None  # bfloat16: the graph rewritten, run in a TF1 session
+    _session: Optional[object] = None  # bfloat16: the graph rewritten, run in a TF1 session (bfloat16.py)
     backend = "native"
 
     @property
@@ -187,7 +187,7 @@ def _inputs_of(sig, metadata: ModelMetadata, path: str) -> Tuple[ModelInput, ...
 
 def load_model(path: str, scale: Optional[int] = None, precision: str = "float32") -> LoadedModel:
     """Load ``path``; ``scale`` overrides the factor of models without metadata (SR4RS's: 4). ``precision``:
-    float32 (the SavedModel as it is), bfloat16 (``_SessionRunner``) or auto (bfloat16 where the CPU computes it
+    float32 (the SavedModel as it is), bfloat16 (``bfloat16.BFloat16Session``) or auto (bfloat16 where the CPU computes it
     natively and no GPU is used, else float32)."""
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or not 2 <= scale <= 16):
         raise ModelError(f"--scale {scale} is out of range: give the model's scale factor, 2 to 16 (SR4RS's models: 4)")
@@ -212,7 +212,11 @@ def load_model(path: str, scale: Optional[int] = None, precision: str = "float32
     inputs = _inputs_of(sig, metadata, path)
     outputs = _outputs_of(sig, path)
     precision = _resolve_precision(precision, tf)
-    session = _SessionRunner(path, inputs, outputs) if precision == "bfloat16" else None
+    session = None
+    if precision == "bfloat16":
+        from .bfloat16 import BFloat16Session
+
+        session = BFloat16Session(sig, [m.key for m in inputs])
     model = LoadedModel(path, metadata, has_metadata, inputs, sig, outputs, precision=precision, _session=session)
     model._loaded = loaded  # keeps the functions' variables alive
     return model
@@ -232,67 +236,6 @@ def _resolve_precision(precision: str, tf) -> str:
         raise ModelError(f"TensorFlow computes in float32 or bfloat16, not '{precision}': "
                          "choose --precision float32 or bfloat16")
     return precision
-
-
-# oneDNN's automatic mixed precision turns convolutions and matrix products into bfloat16, with what lies between
-# them. The interpolations of the skip path (the upsampled input a residual is added to) and the division back to
-# output units are kept in float32, and with them everything they feed but the convolutions: the output keeps
-# float32's resolution, only the residual carries bfloat16's rounding. TensorFlow reads these lists from the
-# environment when it rewrites a graph.
-_AMP_LISTS = {"TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_DENYLIST_ADD": ("ResizeBilinear", "ResizeBicubic", "RealDiv"),
-              "TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_CLEARLIST_REMOVE": ("ResizeBilinear",),
-              "TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_INFERLIST_REMOVE": ("RealDiv",)}
-
-
-def _set_amp_lists() -> None:
-    for name, ops in _AMP_LISTS.items():
-        have = [op for op in os.environ.get(name, "").split(",") if op]
-        os.environ[name] = ",".join(have + [op for op in ops if op not in have])
-
-
-class _SessionRunner:
-    """The SavedModel in a TF1 session whose graph oneDNN's bfloat16 rewrite has turned to bfloat16 (a setting
-    of this session only), one callable per output."""
-
-    def __init__(self, path: str, inputs: Tuple[ModelInput, ...], outputs: Dict[int, str]):
-        tf = _tf()
-        from tensorflow.core.protobuf import rewriter_config_pb2
-
-        _set_amp_lists()
-        config = tf.compat.v1.ConfigProto()
-        config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = rewriter_config_pb2.RewriterConfig.ON
-        self._graph = tf.Graph()
-        self._session = tf.compat.v1.Session(graph=self._graph, config=config)
-        with self._graph.as_default():
-            meta = tf.compat.v1.saved_model.loader.load(self._session, [contract.TAG], path)
-        sig = meta.signature_def[contract.SIGNATURE]
-        self._feeds = [sig.inputs[m.key].name for m in inputs]
-        self._fetches = {key: sig.outputs[key].name for key in outputs.values()}
-        self._callables: Dict[str, object] = {}
-
-        self.rewritten: Optional[bool] = None  # known after the first run
-
-    def run(self, key: str, arrays) -> np.ndarray:
-        if key not in self._callables:
-            self._callables[key] = self._session.make_callable(self._fetches[key], self._feeds)
-            if self.rewritten is None:
-                return self._first_run(key, arrays)
-        return self._callables[key](*arrays)
-
-    def _first_run(self, key: str, arrays) -> np.ndarray:
-        """Run once with the graphs as they were rewritten, to see that the convolutions are in bfloat16 (the
-        rewrite is skipped, with a line in TensorFlow's log only, where it fails)."""
-        tf = _tf()
-        options = tf.compat.v1.RunOptions(output_partition_graphs=True)
-        metadata = tf.compat.v1.RunMetadata()
-        out = self._session.run(self._fetches[key], dict(zip(self._feeds, arrays)), options=options,
-                                run_metadata=metadata)
-        bf16 = tf.bfloat16.as_datatype_enum
-        self.rewritten = any(node.attr["T"].type == bf16 for graph in metadata.partition_graphs for node in graph.node
-                             if "Conv" in node.op and "T" in node.attr)
-        if not self.rewritten:
-            log.warning("TensorFlow did not turn this model's convolutions to bfloat16: it runs in float32")
-        return out
 
 
 class SessionModel:

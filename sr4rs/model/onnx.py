@@ -192,7 +192,8 @@ def _onnx_inputs(ports, metadata: ModelMetadata, path: str):
 
 
 def load(path: str, precision: str = "float32", scale: Optional[int] = None) -> OnnxModel:
-    """The ``onnxruntime`` runtime of ``sr4rs.model.runtime``: float32, or int8 (weights quantised)."""
+    """The ``onnxruntime`` runtime of ``sr4rs.model.runtime``: float32; int8 (weights quantised, activations on the
+    fly) for benchmarks/bench_runtimes.py, which finds it slower and short of the quality bounds."""
     from .load import check_model_dir
 
     ort = require("onnxruntime")
