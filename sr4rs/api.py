@@ -71,7 +71,7 @@ __all__ = [
     "scene_report_line", "SceneRow", "check_scene_reports", "format_summary", "plan_scene_evaluation", "scene_rows",
     "select_scenes", "write_scene_reports",
     # runtimes and precisions, ONNX export
-    "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx",
+    "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx", "describe_for_planning",
 ]
 
 
@@ -124,6 +124,14 @@ def load_model(model: Optional[str] = None, scale: Optional[int] = None, nbands:
             SavedModel exactly as it is.
     """
     return load_runtime(resolve_model(model, nbands), backend, precision, scale=scale)
+
+
+def describe_for_planning(model: Optional[str] = None, nbands: Optional[int] = None) -> Runtime:
+    """A model as ``plan_apply`` and ``plan_scene`` take it, read from its metadata without TensorFlow: a scheduler
+    plans scenes once, and only the machines that compute load the model."""
+    from .model.load import model_spec
+
+    return model_spec(resolve_model(model, nbands))
 
 
 def export_onnx(model: Optional[str], output: str, overwrite: bool = False, opset: Optional[int] = None) -> str:

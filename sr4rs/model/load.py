@@ -112,6 +112,8 @@ class LoadedModel:
         """Run (N, H, W, C) float32 raw values (one array per input name, or one array for a
         single-input model); return (N, H*s - 2*crop, W*s - 2*crop, C_out)."""
         key, _ = self.output_for(pad)
+        if self._signature is None and self._session is None:
+            raise ModelError(f"model '{self.path}' was described from its metadata, not loaded: load it to run it")
         if not isinstance(batch, Mapping):
             batch = {self.inputs[0].spec.name: batch}
         arrays = [self._as_input_type(batch[m.spec.name], m) for m in self.inputs]
@@ -220,6 +222,19 @@ def load_model(path: str, scale: Optional[int] = None, precision: str = "float32
     model = LoadedModel(path, metadata, has_metadata, inputs, sig, outputs, precision=precision, _session=session)
     model._loaded = loaded  # keeps the functions' variables alive
     return model
+
+
+def model_spec(path: str) -> LoadedModel:
+    """The model as a planner sees it (inputs, bands, factors, margins, the ``output_{pad}`` crops sr4rs exports),
+    from its metadata alone: no TensorFlow, nothing run. ``predict`` is not available on it."""
+    check_model_dir(path)
+    metadata = contract.read_metadata(path)
+    if metadata is None:
+        raise ModelError(f"model '{path}' has no sr4rs metadata: load it (its signature tells its inputs) to plan a run")
+    inputs = tuple(ModelInput(spec, spec.name, len(spec.bands) or None, np.dtype(np.float32))
+                   for spec in metadata.inputs)
+    outputs = {pad: contract.output_key(pad) for pad in (0,) + contract.PADS}
+    return LoadedModel(path, metadata, True, inputs, None, outputs, precision="none")
 
 
 def load(path: str, precision: str = "float32", scale: Optional[int] = None) -> LoadedModel:

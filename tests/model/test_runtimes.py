@@ -14,8 +14,8 @@ import pytest
 from osgeo import gdal
 
 from conftest import DATA, ROOT, run_cli
-from sr4rs.api import (ApplyOptions, InputError, MemorySink, MemorySource, bundled_model_path, check_runtime,
-                       load_model, read_metadata)
+from sr4rs.api import (ApplyOptions, InputError, MemorySink, MemorySource, ModelError, bundled_model_path,
+                       check_runtime, describe_for_planning, load_model, read_metadata)
 from sr4rs.evaluation.metrics import psnr
 from sr4rs.geo.degrade import degrade
 from sr4rs.inference.engine import run_apply
@@ -224,6 +224,28 @@ def test_export_onnx_writes_a_file_onnx_runtime_loads_with_its_metadata(tmp_path
            reduced=False)
     again = run_cli("-m", "sr4rs.cli.main", "export-onnx", "s2-20m-x2", str(out))
     assert again.returncode == 1 and "already exists: remove it or pass --overwrite" in again.stderr
+
+
+# ---------------------------------------------------------------------------------------------------- plans
+
+def test_a_plan_from_the_metadata_is_the_loaded_models_plan_without_tensorflow():
+    code = (
+        "import sys\n"
+        "from sr4rs.api import ApplyOptions, describe_for_planning, plan_scene, read_info, plan_apply\n"
+        "spec = describe_for_planning('s2-20m-x2')\n"
+        f"infos = [read_info(p) for p in ({HELDOUT[1]!r}, {HELDOUT[2]!r})]\n"
+        "print(repr(plan_apply(infos, spec, ApplyOptions(tile_size=96))))\n"
+        "assert 'tensorflow' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    from sr4rs.api import plan_apply, read_info
+
+    infos = [read_info(p) for p in (HELDOUT[1], HELDOUT[2])]
+    loaded = plan_apply(infos, load_model("s2-20m-x2", precision="float32"), ApplyOptions(tile_size=96))
+    assert proc.stdout.strip() == repr(loaded)
+    with pytest.raises(ModelError, match="described from its metadata, not loaded"):
+        describe_for_planning("s2-20m-x2").predict({k: v[None] for k, v in wald_pair("s2-20m-x2")[0].items()}, 0)
 
 
 # ------------------------------------------------------------------------------------------------- fallback
