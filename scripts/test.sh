@@ -18,7 +18,6 @@ stamp="$VENV/.sr4rs-stac"
 want="$(sha1sum requirements-stac.txt | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-stac.txt
-  "$VENV/bin/python" -m pip check
   echo "$want" > "$stamp"
 fi
 # The optional runtimes (ONNX Runtime, tf2onnx, OpenVINO) are tested too: their pinned set, installed again only when
