@@ -526,6 +526,26 @@ def print_model(result):
               f"kpx/s streamed, largest difference to the untiled output {row['seam_max']:.3f}")
 
 
+def markdown(results) -> str:
+    """The figures as the tables of docs/performance.md."""
+    lines = ["| model | candidate | tile | streamed kpx/s | x float32 | S2 tile (min) | tiles/s | GFLOP/s | peak MB | "
+             "max err | PSNR vs f32 | held-out PSNR | d dB | tile-size diff |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for result in results:
+        for cand, r in result["candidates"].items():
+            lines.append(f"| {result['model']} | {cand} | {r['best_tile']} | {r['streamed_px_s'] / 1e3:.0f} | "
+                         f"{r['speedup']:.2f} | {r['whole_s2_minutes']:.0f} | {r['tiles_s']:.2f} | {r['gflops']:.0f} | "
+                         f"{r['rss_mb']:.0f} | {r['max_err']:.2f} | {r['psnr_vs_f32']:.1f} | {r['heldout_psnr']:.3f} | "
+                         f"{r['heldout_delta']:+.3f} | {r['seam_max']:.3f} |")
+    margins = [(res["model"], row) for res in results for row in res.get("margins", [])]
+    if margins:
+        lines += ["", "| model | candidate | margin | tile | streamed kpx/s | largest difference to the untiled output |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {m} | {r['candidate']} | {r['pad']} | {r['tile']} | {r['streamed_px_s'] / 1e3:.0f} | "
+                  f"{r['seam_max']:.3f} |" for m, r in margins]
+    return "\n".join(lines).replace("nan", "-")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
@@ -536,6 +556,8 @@ def main():
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-margins", action="store_true")
+    parser.add_argument("--markdown", nargs="*", metavar="JSON", help="print the figures as markdown tables too; "
+                        "with JSON files (written by --json), only print theirs")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -544,6 +566,10 @@ def main():
 
         quiet_tensorflow()
         return child_memory(args.child) if args.child else worker(args.worker)
+    if args.markdown:
+        results = [r for path in args.markdown for r in json.load(open(path, encoding="utf-8"))["results"]]
+        print(markdown(results))
+        return None
     if "tf-float32" in args.candidates:  # the reference goes first
         args.candidates = ["tf-float32"] + [c for c in args.candidates if c != "tf-float32"]
     os.environ.setdefault("SR4RS_CACHE_DIR", os.path.join(tempfile.gettempdir(), "sr4rs-bench-cache"))
@@ -562,6 +588,8 @@ def main():
                 json.dump({"load_at_start": load, "results": results}, f, indent=1, default=str)
     load = os.getloadavg()
     print(f"\nload average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.markdown is not None:
+        print(markdown(results))
 
 
 if __name__ == "__main__":
