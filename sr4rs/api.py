@@ -27,6 +27,7 @@ from .inference.blocks import copy_blocks, fingerprint, plan_blocks
 from .inference.engine import ApplyReport, output_spec, run_apply, runtime_label
 from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
 from .io import catalog
+from .io.drivers import DRIVERS, gdal_summary
 from .io.extended import writer_name
 from .io.files import check_output_path, remove_quietly
 from .io.geotiff import GeoTiffSink
@@ -38,14 +39,16 @@ from .io.paths import Read, Target, check_targets, png_file, raster_reads, raste
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .geo.windows import Window
 from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
-from .model.bundled import bundled_model_path, bundled_models, default_model_path, resolve_model
+from .model.bands import put_in_order
+from .model.bundled import (bundled_model_path, bundled_models, default_model_name, default_model_path, default_note,
+                             resolve_model)
 from .model.contract import InputSpec, ModelMetadata, read_metadata
-from .model.load import LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly
+from .model.load import LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly, tensorflow_summary
 from .model.runtime import BACKENDS, PRECISIONS, RUNTIMES, Runtime, check_choice as check_runtime, load_runtime
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress, Work
-from .training.config import DEGRADATIONS, LOSS_TYPES, SCHEDULES, TrainConfig
+from .training.config import DEGRADATIONS, LOSS_TYPES, PRECISIONS, SCHEDULES, TrainConfig
 from .training.distribute import STRATEGIES
 from .training.loop import StepCallback, TrainResult
 
@@ -55,14 +58,14 @@ __all__ = [
     "InputSpec", "LOSS_TYPES", "LoadedModel", "MemorySink", "MemorySource", "ModelError", "ModelInfo",
     "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
     "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
-    "check_out_dir", "default_model_path", "describe_model", "evaluate", "extract", "extract_patches",
+    "check_out_dir", "choose_model", "default_model_path", "describe_model", "open_inputs", "order_inputs", "evaluate", "extract", "extract_patches",
     "format_table", "import_tensorflow_quietly", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
     "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "resolve_output", "run_evaluation",
     "super_resolve", "train", "write_quicklook",
     # many scenes, scenes cut into blocks
     "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
     "plan_scene", "remove_leftovers", "scene_name", "scene_output",
-    "STRATEGIES", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
+    "STRATEGIES", "PRECISIONS", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
     # opened sources (what sr4rs.xarray builds on), STAC
     "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
     # many scenes into one training set, split by scene
@@ -72,6 +75,8 @@ __all__ = [
     "select_scenes", "write_scene_reports",
     # runtimes and precisions, ONNX export
     "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx", "describe_for_planning",
+    # what this installation can do (sr4rs doctor)
+    "DRIVERS", "gdal_summary", "tensorflow_summary",
 ]
 
 
@@ -202,17 +207,33 @@ def write_output_item(output: str, model: LoadedModel, inputs: Union[str, Sequen
 
 
 def open_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
-                sensor: Optional[str] = None, metadata: Optional[ModelMetadata] = None) -> List[str]:
+                sensor: Optional[str] = None, metadata: Optional[ModelMetadata] = None, model_name: str = "") -> List[str]:
     """What GDAL reads for each input: a product's bands (``bands``, else the bands of each input of the model
-    described by ``metadata``) as a virtual raster, the ``bands`` of one raster, or the raster itself."""
+    described by ``metadata``) as a virtual raster, the ``bands`` of one raster, or the raster itself, its bands
+    put in the order of the model's input when both name them (see ``order_inputs``)."""
+    return order_inputs(inputs, bands, sensor, metadata, model_name)[0]
+
+
+def order_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str]] = None,
+                 sensor: Optional[str] = None, metadata: Optional[ModelMetadata] = None,
+                 model_name: str = "") -> Tuple[List[str], List[str]]:
+    """``open_inputs``, and the lines saying how the bands were put in the model's order. Rasters whose bands are
+    named (band descriptions) go into a model that names its bands by those names, in the model's order; names
+    that cannot be matched are refused, naming both lists (``bands`` too are put in the model's order)."""
     paths = _paths(inputs)
     if bands and len(paths) > 1:
         raise InputError("--bands picks bands of one input: give one --input with it (or a product alone)")
     if len(paths) == 1 and not bands and metadata is not None and (sensor or is_product(paths[0])):
         check_bands(paths[0], metadata.input_bands, sensor)
-        return _nested([resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs])
+        return _nested([resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs]), []
     resolved = [resolve_bands(p, bands, sensor) for p in paths]
-    return _nested(resolved) if metadata is not None and len(metadata.inputs) > 1 else resolved
+    notes: List[str] = []
+    if metadata is not None and len(resolved) == len(metadata.inputs):
+        ordered = [put_in_order(p, spec.bands, model_name or "the model", label) for p, spec, label
+                   in zip(resolved, metadata.inputs, paths if len(paths) == len(resolved) else resolved)]
+        resolved = [p for p, _ in ordered]
+        notes = [note for _, note in ordered if note]
+    return (_nested(resolved) if metadata is not None and len(metadata.inputs) > 1 else resolved), notes
 
 
 def _nested(groups: List[str]) -> List[str]:
@@ -247,17 +268,32 @@ class ApplyInputs:
     paths: Tuple[str, ...]
     infos: Tuple[RasterInfo, ...]
     model_path: str
+    notes: Tuple[str, ...] = ()  # the lines saying which model sr4rs chose and how the bands were ordered
 
 
 def _model_for(paths: Sequence[str], model, bands: Optional[Sequence[str]], sensor: Optional[str]) -> str:
-    """The model's folder: the one given, or the bundled model for the band count of the input."""
+    """The model's folder: the one given, or the bundled model for the input's band names, then its band count."""
+    return choose_model(paths, model, bands, sensor)[0]
+
+
+def choose_model(inputs: Union[str, Sequence[str]], model: Union[None, str, Runtime] = None,
+                 bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None) -> Tuple[str, Optional[str]]:
+    """The model's folder for ``inputs`` and, when sr4rs chose it, the line saying which and why: ``model`` (a
+    loaded model, a bundled model's name or a folder), else the bundled model whose bands are the input's by
+    name (band descriptions, or ``bands``), else the one for its band count. Every command and integration
+    (apply, apply-many, evaluate, QGIS, DEEPaaS) chooses here. No TensorFlow."""
+    paths = _paths(inputs)
     if isinstance(model, Runtime):
-        return model.path
-    if model is not None or bands:
-        return resolve_model(model, len(bands) if bands else None)
-    if len(paths) == 1 and (sensor or is_product(paths[0])):
-        resolve_bands(paths[0], None, sensor)  # a product needs --bands (or a model naming its bands): says so
-    return resolve_model(None, read_info(paths[0]).count if len(paths) == 1 else None)
+        return model.path, None
+    if model is not None:
+        return resolve_model(model), None
+    if len(paths) > 1:
+        return resolve_model(None), None
+    # a product needs --bands (or a model naming its bands): resolve_bands says so
+    info = read_info(resolve_bands(paths[0], bands, sensor))
+    names = tuple(info.descriptions) if info.descriptions and all(info.descriptions) else ()
+    name = default_model_name(info.count, names)
+    return bundled_model_path(name), default_note(name, names)
 
 
 def resolve_output(output: str, options: ApplyOptions = ApplyOptions()) -> Tuple[str, ApplyOptions]:
@@ -276,15 +312,15 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
     range). Cheap: no TensorFlow."""
     output, options = resolve_output(output, options)
     originals = _paths(inputs)
-    model_path = _model_for(originals, model, bands, sensor)
+    model_path, chosen = choose_model(originals, model, bands, sensor)
     if not isinstance(model, Runtime):
         check_model_dir(model_path)
     metadata = model.metadata if isinstance(model, Runtime) else read_metadata(model_path)
-    paths = open_inputs(originals, bands, sensor, metadata)
+    paths, notes = order_inputs(originals, bands, sensor, metadata, os.path.basename(os.path.normpath(model_path)))
     infos = [read_info(p) for p in paths]
     check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals, options.writes_item)
     check_options(options)
-    return ApplyInputs(tuple(paths), tuple(infos), model_path)
+    return ApplyInputs(tuple(paths), tuple(infos), model_path, tuple(([chosen] if chosen else []) + notes))
 
 
 def apply(inputs: Union[str, Sequence[str]], output: str, model: Union[None, str, LoadedModel] = None,
@@ -498,6 +534,7 @@ class SceneCheck:
     output: str
     finished: bool
     work: int  # progress units: pixels of its finest input
+    notes: Tuple[str, ...] = ()  # how its bands were put in the model's order
 
 
 def finished_output(output: str, model_name: str, scale: int, width: int, height: int) -> bool:
@@ -547,14 +584,14 @@ def check_scenes(scenes: Sequence[str], output_dir: str, model: Optional[str] = 
 
 
 def _check_scene(scene, output, model_path, metadata, factor, options, bands, sensor) -> SceneCheck:
-    fine = read_info(open_inputs(scene, bands, sensor, metadata)[0])
+    name = os.path.basename(os.path.normpath(model_path))
+    fine = read_info(open_inputs(scene, bands, sensor, metadata, name)[0])
     # the output's grid: the finest input's, ``fine_factor`` times finer (1 for a fusion model)
     finer = metadata.fine_factor if metadata is not None else factor
-    name = os.path.basename(os.path.normpath(model_path))
     if not options.overwrite and finished_output(output, name, factor, fine.width * finer, fine.height * finer):
         return SceneCheck(scene, output, True, fine.width * fine.height)
-    check_apply(scene, output, model_path, options, bands=bands, sensor=sensor)
-    return SceneCheck(scene, output, False, fine.width * fine.height)
+    checked = check_apply(scene, output, model_path, options, bands=bands, sensor=sensor)
+    return SceneCheck(scene, output, False, fine.width * fine.height, checked.notes)
 
 
 @dataclass(frozen=True)
@@ -572,7 +609,7 @@ class ScenePlan:
 
 
 def _scene_plan(scene, model: LoadedModel, options, bands, sensor, block_tiles):
-    paths = open_inputs(scene, bands, sensor, model.metadata)
+    paths = open_inputs(scene, bands, sensor, model.metadata, model.name)
     infos = [read_info(p) for p in paths]
     plan = plan_apply(infos, model, options)
     return paths, infos, plan, plan_blocks(plan, block_tiles)

@@ -6,7 +6,6 @@ meaning: --pad and --ts are in output pixels.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from . import options as opt
@@ -56,8 +55,8 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     # Checked at once, before TensorFlow starts.
     api.check_runtime(args.backend, args.precision)
     checked = api.check_apply(args.input, args.output, model, options, args.quicklook, args.bands, args.sensor)
-    if model is None:
-        _say_default(api, checked)
+    for line in checked.notes:  # the model sr4rs chose, the bands put in its order
+        print(line, file=sys.stderr)
     total = checked.infos[0].width * checked.infos[0].height
     quiet_tensorflow()
     with progress_bar(total, "super-resolving", disable=args.no_progress) as bar:
@@ -68,14 +67,6 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     print(f"wrote {report.output} ({report.width} x {report.height} pixels, x{report.scale}{runtime}) "
           f"in {report.seconds:.1f} s" + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0
-
-
-def _say_default(api, checked) -> None:
-    """One line naming the bundled model chosen for the input's band count."""
-    meta = api.read_metadata(checked.model_path)
-    print(f"using the bundled model {os.path.basename(checked.model_path)} (x{meta.scale}, for "
-          f"{len(meta.input_bands)}-band inputs: {', '.join(meta.input_bands)}); --model or --savedmodel picks "
-          "another", file=sys.stderr)
 
 
 def _all_bands(args, api, models, options, cancel) -> int:

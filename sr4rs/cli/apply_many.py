@@ -53,8 +53,14 @@ def run(args: argparse.Namespace, cancel=None) -> int:
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
                                cog=args.cog, overwrite=args.overwrite, stac=args.stac)
     model = api.bundled_model_path(args.model) if args.model else args.savedmodel
+    if model is None:  # chosen as apply chooses it, for the first scene
+        model, note = api.choose_model(api.expand_scenes(args.scenes)[0], None, args.bands, args.sensor)
+        print(note, file=sys.stderr)
     checked = dask_apply.check_job(args.scenes, args.output_dir, model, options, bands=args.bands,
                                    sensor=args.sensor, scale=args.scale, block_tiles=args.block_tiles)
+    for check in checked.checks:
+        for line in check.notes:
+            print(line, file=sys.stderr)
     with progress_bar(checked.work, "super-resolving", disable=args.no_progress) as bar:
         results = dask_apply.run_job(checked, scheduler=args.scheduler, workers=args.workers, retries=args.retries,
                                      progress=bar.update, cancel=cancel)

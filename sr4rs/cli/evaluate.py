@@ -148,6 +148,8 @@ def _scenes(args, api, border, cancel) -> int:
 
 
 def _report(api, plan, args, cancel) -> int:
+    for line in getattr(plan, "notes", ()):  # the model chosen, the bands put in its order
+        print(line, file=sys.stderr)
     with progress_bar(plan.work, "evaluating", disable=args.no_progress) as bar:
         evaluation = api.run_evaluation(plan, args.out, overwrite=args.overwrite, keep_images=args.keep_images,
                                         progress=bar.update, cancel=cancel)

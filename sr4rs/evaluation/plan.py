@@ -16,7 +16,9 @@ from ..inference.plan import ApplyOptions
 from ..io.rasters import read_info
 from ..io.source import RasterInfo
 from ..io.vectors import check_same_crs
-from ..model.bundled import default_model_path
+from ..model.bands import put_in_order
+from ..model.bundled import default_model_name, default_model_path, default_note
+from ..model.contract import read_metadata
 from ..model.load import LoadedModel, load_model
 
 # Baselines: name -> GDAL resampling algorithm.
@@ -98,6 +100,7 @@ class EvaluationPlan:
     work: int  # progress units (LR pixels) the run reports
     reference: bool = True  # False: LR images alone, consistency figures only
     operator: str = "block"  # consistency operator shown in the table: block, or bilinear (opensr-test's)
+    notes: Tuple[str, ...] = ()  # the lines saying which model was chosen and how the bands were ordered
 
     @property
     def inputs(self) -> Tuple[str, ...]:
@@ -153,9 +156,34 @@ def check_inputs(hr_paths: Sequence[str], lr_paths: Optional[Sequence[str]] = No
 
 
 def _load_models(models, factor: Optional[int]) -> List[LoadedModel]:
-    if models is None:
-        models = [default_model_path()]
     return [m if isinstance(m, LoadedModel) else load_model(m, scale=factor) for m in models]
+
+
+def choose_models(models, first: RasterInfo) -> Tuple[list, List[str]]:
+    """The models to score: ``models``, or (None) the bundled model ``apply`` takes for images like ``first`` (by
+    its band names, then its band count), with the line saying so."""
+    if models is not None:
+        return list(models), []
+    names = first.descriptions if first.descriptions and all(first.descriptions) else ()
+    name = default_model_name(first.count, names)
+    return [default_model_path(first.count, names)], [default_note(name, names)]
+
+
+def order_images(models, hr_paths: Sequence[str], lr_paths: Sequence[str]):
+    """The images with their bands in the order of the first model's input, when both name them (as ``apply``
+    reads them); the lines saying so. No TensorFlow."""
+    if not models:
+        return list(hr_paths), list(lr_paths), []
+    first = models[0]
+    if isinstance(first, LoadedModel):
+        meta, name = first.metadata, first.name
+    else:
+        meta, name = read_metadata(first), os.path.basename(os.path.normpath(first))
+    if meta is None or len(meta.inputs) != 1:
+        return list(hr_paths), list(lr_paths), []
+    ordered = [put_in_order(p, meta.inputs[0].bands, name) for p in list(hr_paths) + list(lr_paths)]
+    paths = [p for p, _ in ordered]
+    return paths[:len(hr_paths)], paths[len(hr_paths):], [note for _, note in ordered if note]
 
 
 def _check_models(loaded: Sequence[LoadedModel], count: int, pair_factors: Sequence[int]) -> None:
@@ -283,6 +311,13 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
         raise InputError(f"unknown consistency operator '{operator}': choose block or bilinear")
     his, lis, pair_factors = check_inputs(hr_paths, lr_paths, border=border, block_rows=block_rows,
                                           baselines=baselines)
+    models, notes = choose_models(models, (his or lis)[0])
+    named = list(hr_paths or lr_paths or [])  # scenes are named after the files given
+    hr_paths, lr_paths, ordered = order_images(models, hr_paths or [], lr_paths or [])
+    if ordered:
+        notes += ordered
+        his, lis, pair_factors = check_inputs(hr_paths, lr_paths, border=border, block_rows=block_rows,
+                                              baselines=baselines)
     reference = bool(his)
     first = (his or lis)[0]  # the band count and names of all the images (check_inputs made them agree)
     if not reference and data_range is not None:
@@ -298,8 +333,7 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
                          "drop the factor or give pairs at that scale")
     factors = sorted({m.scale for m in loaded} or set(pair_factors) or {factor})
     model_nodata = next((m.metadata.nodata for m in loaded if m.metadata.nodata is not None), None)
-    stems = _unique(list(names) if names else
-                    [os.path.splitext(os.path.basename(p))[0] for p in (hr_paths if reference else lr_paths)])
+    stems = _unique(list(names) if names else [os.path.splitext(os.path.basename(p))[0] for p in named])
     scene_nodata = lambda info: resolve_nodata(info.nodata, nodata, model_nodata)  # noqa: E731
     scenes = _hr_scenes(stems, his, lis, pair_factors, factors, scene_nodata, border, blurs) if reference \
         else _lr_scenes(stems, lis, factors, scene_nodata, border)
@@ -310,4 +344,4 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
     # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
     work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.scores(s) for m in methods)) for s in scenes)
     return EvaluationPlan(tuple(scenes), methods, first.band_names, border, peaks_for(data_range, first.count), options,
-                          panel_window, block_rows, reference and not lis, work, reference, operator)
+                          panel_window, block_rows, reference and not lis, work, reference, operator, tuple(notes))

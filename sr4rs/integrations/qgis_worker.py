@@ -84,6 +84,8 @@ def task_apply(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
     bands = p.get("bands") or None
     checked = api.check_apply(p["input"], p["output"], p.get("model"), options, bands=bands, sensor=p.get("sensor"))
     emit("log", text=f"model: {checked.model_path}")
+    for line in checked.notes:  # the model chosen, the bands put in its order
+        emit("log", text=line)
     require_tensorflow()
     info = checked.infos[0]
     report = api.apply(p["input"], p["output"], p.get("model"), options, bands=bands, sensor=p.get("sensor"),
@@ -129,6 +131,8 @@ def task_evaluate(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
     models = None if models is None else [api.bundled_model_path(m) if os.sep not in m and not os.path.isdir(m)
                                           else m for m in models]
     plan = api.plan_evaluation(models, p["hr"], p.get("lr") or None, factor=p.get("factor"), nodata=p.get("nodata"))
+    for line in plan.notes:  # the model chosen (as apply chooses it), the bands put in its order
+        emit("log", text=line)
     require_tensorflow()
     evaluation = api.run_evaluation(plan, p.get("out_dir"), overwrite=bool(p.get("overwrite")),
                                     progress=Percent(plan.work), cancel=cancel)

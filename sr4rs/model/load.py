@@ -40,6 +40,17 @@ def import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
+def tensorflow_summary() -> Dict[str, object]:
+    """TensorFlow's and Keras's versions and the devices TensorFlow sees (``sr4rs doctor``)."""
+    import_tensorflow_quietly()
+    tf = _tf()
+    import keras
+
+    devices = [f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in tf.config.list_physical_devices()]
+    return {"version": tf.__version__, "keras": keras.__version__, "devices": devices,
+            "cuda": bool(tf.test.is_built_with_cuda())}
+
+
 def check_model_dir(path: str) -> None:
     """A ModelError unless ``path`` is a SavedModel folder."""
     if not os.path.exists(path):

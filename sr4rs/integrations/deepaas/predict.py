@@ -66,12 +66,11 @@ def _choose_model(request: Request, source: str):
         return loaded(settings.find_model(request.model).path)
     if source.endswith(".zip") and not request.bands:
         raise InputError("a product needs a model (model=NAME) or its bands (bands=B4,B3,B2): name one")
-    count = len(request.bands) if request.bands else api.read_info(source).count
-    try:
-        return loaded(api.default_model_path(count))
-    except ModelError:
+    try:  # as apply chooses: by the bands' names, then their count
+        return loaded(api.choose_model(source, None, request.bands)[0])
+    except ModelError as err:
         served = ", ".join(settings.served_models())
-        raise ModelError(f"no bundled model takes {count} band(s): name a model (model=NAME; this server has "
+        raise ModelError(f"{str(err).split(' (bundled:')[0]}: name a model (model=NAME; this server has "
                          f"{served}), or send the bands one takes") from None
 
 
@@ -140,7 +139,7 @@ def _run(request: Request, work: str) -> object:
         _check_size([source])  # before a model is chosen or loaded
     model = _choose_model(request, source)
     options = api.ApplyOptions(pad=request.margin, encoding=request.encoding, nodata=request.nodata)
-    inputs = api.open_inputs(source, request.bands, None, model.metadata)
+    inputs = api.open_inputs(source, request.bands, None, model.metadata, model.name)
     _check_size(inputs)
     if request.accept == JSON:
         if request.encoding != "auto":
