@@ -83,5 +83,5 @@ def binomial_down2(x):
     import numpy as np
 
     k = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
-    kernel = tf.tile(tf.constant(k, tf.float32)[:, :, None, None], [1, 1, tf.shape(x)[-1], 1])
+    kernel = tf.tile(tf.constant(k, x.dtype)[:, :, None, None], [1, 1, tf.shape(x)[-1], 1])
     return tf.nn.depthwise_conv2d(x, kernel, [1, 2, 2, 1], "SAME")

@@ -22,7 +22,8 @@ class Blur(keras.layers.Layer):
 
     def call(self, x):
         k = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
-        kernel = tf.tile(tf.constant(k, tf.float32)[:, :, None, None], [1, 1, tf.shape(x)[-1], 1])
+        # in the input's type: float16 or bfloat16 under a mixed precision policy
+        kernel = tf.tile(tf.constant(k, x.dtype)[:, :, None, None], [1, 1, tf.shape(x)[-1], 1])
         return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
 
 

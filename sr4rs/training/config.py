@@ -16,6 +16,8 @@ from ..nets.vgg import FEATURES
 LOSS_TYPES = ("WGAN-GP", "LSGAN")
 DEGRADATIONS = ("fixed", "random")
 SCHEDULES = ("constant", "onecycle")
+# Keras dtype policies: float32; float16 or bfloat16 compute with float32 weights (--mixed-precision: float16)
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,13 @@ class TrainConfig:
         return self.logdir if self.ckpt_folder else self.logdir + self.run_name
     # Beyond one device: tf.distribute (see sr4rs.training.distribute) and float16 compute on GPUs.
     strategy: str = "none"  # none, mirrored (the GPUs of this machine) or multiworker (the workers of TF_CONFIG)
-    mixed_precision: bool = False
+    mixed_precision: bool = False  # SR4RS-style flag: the same as precision "mixed_float16"
+    precision: str = "float32"  # the Keras dtype policy of the networks (PRECISIONS)
+
+    @property
+    def policy(self) -> str:
+        """The Keras dtype policy the networks compute in (weights stay float32)."""
+        return "mixed_float16" if self.mixed_precision else self.precision
 
     @property
     def use_gan(self) -> bool:
@@ -147,6 +155,10 @@ def _check_robust(cfg: TrainConfig) -> None:
             raise InputError(f"--{name} {value} is out of range: give {low:g} to {high:g}")
     if cfg.samweight < 0:
         raise InputError(f"--samweight must be 0 or more, received {cfg.samweight}")
+    if cfg.precision not in PRECISIONS:
+        raise InputError(f"unknown --precision '{cfg.precision}': choose {', '.join(PRECISIONS)}")
+    if cfg.mixed_precision and cfg.precision not in ("float32", "mixed_float16"):
+        raise InputError(f"--mixed-precision means --precision mixed_float16, not {cfg.precision}: give one of them")
     from .distribute import STRATEGIES, check_tf_config
 
     if cfg.strategy not in STRATEGIES:

@@ -87,15 +87,16 @@ def distribute_dataset(strategy, dataset):
 
 
 @contextlib.contextmanager
-def precision(mixed: bool):
-    """Within the block, new Keras layers compute in float16 (weights stay float32) if ``mixed``."""
-    if not mixed:
-        yield
-        return
+def precision(policy):
+    """Within the block, new Keras layers compute under the dtype policy ``policy`` (a name Keras's
+    ``dtype_policies.get`` takes: ``float32``, ``mixed_float16``, ``mixed_bfloat16``; weights stay float32).
+    ``True``/``False`` mean ``mixed_float16``/``float32``, as ``--mixed-precision``."""
+    if isinstance(policy, bool):
+        policy = "mixed_float16" if policy else "float32"
     import keras
 
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
+    keras.config.set_dtype_policy(keras.dtype_policies.get(policy))
     try:
         yield
     finally:

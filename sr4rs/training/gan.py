@@ -29,7 +29,7 @@ class SRGAN:
         # Variables made in the strategy's scope live on every replica; layers made under the mixed policy
         # compute in float16 with float32 weights.
         with self.strategy.scope():
-            with precision(cfg.mixed_precision):
+            with precision(cfg.policy):
                 self._build(cfg, data, total_steps)
             self.losses = Losses(cfg, data.scale if not data.fusion else 1)  # VGG features in float32
         self.pretrain_step = self._replicated(self._pretrain_step)
@@ -65,7 +65,7 @@ class SRGAN:
     def plain_generator(self):
         """The generator as one float32 model on this device, whatever the strategy and precision of training
         (what is exported)."""
-        if self.replicas == 1 and not self.cfg.mixed_precision and \
+        if self.replicas == 1 and self.cfg.policy == "float32" and \
                 not getattr(self.strategy, "cluster_resolver", None):
             return self.generator
         generator = self.build_generator()
@@ -229,10 +229,10 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def _optimizer(cfg: TrainConfig, rate, beta_1: float):
-    """Adam; in mixed precision, with dynamic loss scaling (it unscales the gradients and skips a step whose
+    """Adam; in float16 mixed precision, with dynamic loss scaling (it unscales the gradients and skips a step whose
     gradients overflowed)."""
     optimizer = keras.optimizers.Adam(rate, beta_1=beta_1, epsilon=ADAM_EPSILON)
-    return keras.optimizers.LossScaleOptimizer(optimizer) if cfg.mixed_precision else optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer) if cfg.policy == "mixed_float16" else optimizer
 
 
 def learning_rate(cfg: TrainConfig, total_steps: int):

@@ -15,7 +15,8 @@ SERVER_FIELDS = ("save_ckpt", "load_ckpt", "finetune", "savedmodel", "preview", 
                  "preview_crop", "run_name", "strategy")
 PATH_FIELDS = ("lr_patches", "hr_patches", "valid_lr_patches", "valid_hr_patches", "vggfile")
 CHOICES = {"arch": tuple(api.NETWORKS), "losstype": tuple(api.LOSS_TYPES), "vggfeatures": tuple(api.VGG_FEATURES),
-           "degradation": tuple(api.DEGRADATIONS), "lr_schedule": tuple(api.SCHEDULES)}
+           "degradation": tuple(api.DEGRADATIONS), "lr_schedule": tuple(api.SCHEDULES),
+           "precision": tuple(api.PRECISIONS)}
 AT_LEAST = {"epochs": 1, "batchsize": 1, "depth": 1, "keep_ckpt": 1, "previews_step": 1, "nresblocks": 0,
             "samweight": 0.0, "blur_max": 0.0, "noise": 0.0, "shift": 0.0, "ema": 0.0}
 HELP = {
@@ -34,6 +35,8 @@ HELP = {
     "degradation": "fixed: the LR patches as extracted; random: made from each HR patch at every use",
     "lr_schedule": "constant learning rate, or onecycle", "ema": "moving average of the weights (0: none)",
     "consistency": "export a layer making the output's block means equal the input exactly",
+    "precision": "Keras dtype policy of the networks (mixed_float16 for GPUs with tensor cores, mixed_bfloat16 for "
+                 "CPUs and TPUs with bfloat16 units); the exported model is float32",
 }
 
 
