@@ -29,7 +29,10 @@ class TrainingError(Sr4rsError, RuntimeError):
 
 class Cancelled(Sr4rsError):
     """The work was cancelled through its CancelToken (a GUI's button, a server, a signal);
-    whatever it had begun to write is removed."""
+    whatever it had begun to write is removed. ``kept``: what the work leaves, when it says (a training's
+    last checkpoint), else None."""
+
+    kept = None
 
 
 def first_line(err: BaseException, limit: int = 300) -> str:

@@ -78,8 +78,8 @@ def run_command(prog: str, func: Callable[[CancelToken], Optional[int]],
     with SignalCancel(token) as signals:
         try:
             return func(token) or 0
-        except (Cancelled, KeyboardInterrupt):
-            print(f"{prog}: interrupted: {interrupted}", file=sys.stderr)
+        except (Cancelled, KeyboardInterrupt) as err:
+            print(f"{prog}: interrupted: {getattr(err, 'kept', None) or interrupted}", file=sys.stderr)
             return signals.exit_status
         except Sr4rsError as err:
             print(f"{prog}: error: {err}", file=sys.stderr)
@@ -106,6 +106,30 @@ def script_main(module, script: str, argv=None) -> int:
     args = parser.parse_args(argv)
     return run_command(module.PROG, lambda cancel: module.run(args, cancel),
                        interrupted=getattr(module, "INTERRUPTED", "nothing was written"))
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines on stderr, written above a progress bar rather than through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 (a log line never stops the work)
+            self.handleError(record)
+
+
+def show_lines(logger: str) -> None:
+    """Print what the library logger ``logger`` says at INFO level and above (its one-line reports), as the
+    command's own lines."""
+    log = logging.getLogger(logger)
+    if not any(isinstance(h, _TqdmHandler) for h in log.handlers):
+        handler = _TqdmHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 class progress_bar:

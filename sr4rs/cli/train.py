@@ -11,10 +11,10 @@ import os
 import sys
 
 from . import options as opt
-from .common import quiet_tensorflow, script_main
+from .common import quiet_tensorflow, script_main, show_lines
 
 PROG = "sr4rs train"
-INTERRUPTED = "the checkpoints saved so far are kept in --save_ckpt"
+INTERRUPTED = "the checkpoints of the epochs finished before the stop (if any) are kept in --save_ckpt"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -117,7 +117,7 @@ def _robust_arguments(p: argparse.ArgumentParser, d) -> None:
 
 def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:
     """Several GPUs and machines (tf.distribute), float16 compute."""
-    from ..api import STRATEGIES
+    from ..api import PRECISIONS, STRATEGIES
 
     p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy, help="none (default); mirrored: one "
                    "replica per GPU of this machine; multiworker: the workers TF_CONFIG describes, one process "
@@ -125,7 +125,10 @@ def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:
                    "only the chief writes checkpoints, logs and the model")
     p.add_argument("--mixed-precision", "--mixed_precision", dest="mixed_precision", action="store_true",
                    help="compute in float16 with float32 weights and dynamic loss scaling (for GPUs with tensor "
-                   "cores; slow on CPUs); the exported model is float32")
+                   "cores; slow on CPUs); the exported model is float32. The same as --precision mixed_float16")
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision, help="the networks' Keras dtype "
+                   "policy: float32, mixed_float16 (GPUs with tensor cores) or mixed_bfloat16 (CPUs and TPUs with "
+                   "bfloat16 units, no loss scaling); weights and the exported model stay float32")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -172,22 +175,19 @@ def run(args: argparse.Namespace, cancel=None) -> int:
     cfg = config_from_args(args)
     api.check_train(cfg)  # at once, before TensorFlow starts
     quiet_tensorflow()
+    show_lines("sr4rs.training")  # the run's folders, its time per epoch, each epoch's figures
     bars = _Bars(cfg.epochs, args.no_progress)
     try:
         result = api.train(cfg, bars, cancel)
     finally:
         bars.close()
-    last = result.history[-1] if result.history else {}
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if isinstance(v, float))
     if result.history:
-        print(f"trained {result.step} steps in {result.seconds:.0f} s; last epoch: {summary}", file=sys.stderr)
+        print(f"trained {result.step} steps in {result.seconds:.0f} s", file=sys.stderr)
     else:
         print(f"no epoch run (--epochs {cfg.epochs}): the weights of --load_ckpt are kept as they are "
               f"({result.step} steps trained)", file=sys.stderr)
     if result.skipped:
         print(f"left out {result.skipped} patch pairs that are all fill (0 or the nodata value)", file=sys.stderr)
-    if result.savedmodel:
-        print(f"exported {result.savedmodel}", file=sys.stderr)
     return 0
 
 

@@ -214,15 +214,20 @@ def _output_folders(cfg: TrainConfig):
 
 
 def sr4rs_run_name(cfg: TrainConfig, now=None) -> str:
-    """SR4RS's name of a run: its main flags (those at 0 left out) and the start time, e.g.
-    ``SR4RS_E120_B4_LR0.001_Gan1.0_L2-1000.0_VGG1e-05_VGGFeat1234_LossWGAN-GP_D64_RB16_LRSC0.0001_HRSC0.0001_1Dec_14h2min``."""
+    """SR4RS's name of a run: its main flags and the start time, e.g.
+    ``SR4RS_E120_B4_LR0.001_Gan1.0_L2-1000.0_LossWGAN-GP_D64_RB16_LRSC0.0001_HRSC0.0001_1Dec_14h2min``. As in
+    SR4RS, weights at 0 are left out; the name also leaves out the losses the run does not compute (VGG without
+    --vggfile, the GAN's loss type without the GAN), so that it says the losses used; sr4rs's spectral angle
+    loss appears as ``SAM``."""
     import datetime
 
     now = now or datetime.datetime.now()
+    vgg = bool(cfg.vggfile) and cfg.vggweight != 0
     parts = [("E", cfg.epochs), ("B", cfg.batchsize), ("LR", cfg.adam_lr), ("Gan", cfg.ganweight),
-             ("L1-", cfg.l1weight), ("L2-", cfg.l2weight), ("VGG", cfg.vggweight), ("VGGFeat", cfg.vggfeatures),
-             ("Loss", cfg.losstype), ("D", cfg.depth), ("RB", cfg.nresblocks), ("LRSC", cfg.lr_scale),
-             ("HRSC", cfg.hr_scale)]
+             ("L1-", cfg.l1weight), ("L2-", cfg.l2weight), ("SAM", cfg.samweight),
+             ("VGG", cfg.vggweight if vgg else 0), ("VGGFeat", cfg.vggfeatures if vgg else 0),
+             ("Loss", cfg.losstype if cfg.use_gan else 0), ("D", cfg.depth), ("RB", cfg.nresblocks),
+             ("LRSC", cfg.lr_scale), ("HRSC", cfg.hr_scale)]
     name = "SR4RS" + "".join(f"_{key}{value}" for key, value in parts if value != 0)
     if cfg.pretrain:
         name += "pretrained"

@@ -8,12 +8,13 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Dict, Optional
 
-from ..errors import TrainingError
+from ..errors import Cancelled, TrainingError
 from ..io.files import remove_quietly, write_failure
 from ..model.contract import INPUT_KEY, InputSpec, ModelMetadata
 from ..progress import CancelToken
 from .config import TrainConfig, check_config
 from .data import TrainingData, datasets, describe_data, training_statistics
+from .report import kept, say_end, say_epoch
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class _Run:
         from .checkpoints import Checkpoints, Counters, latest_checkpoint
         from .gan import SRGAN
         from .monitoring import Monitor
+        from .report import StepTimer, say_start
 
         from .distribute import WorkerFolder, check_batch
 
@@ -86,6 +88,10 @@ class _Run:
         if cfg.load_ckpt is not None:
             self.checkpoints.restore(latest_checkpoint(cfg.load_ckpt), weights_only=cfg.finetune)
         self.monitor = Monitor(cfg if self.chief else replace(cfg, logdir=None, preview=None))
+        phases = 2 if cfg.pretrain and self.counters["phase"] == 0 else 1
+        self.timer = StepTimer(self.steps_per_epoch, phases * cfg.epochs - self.counters["epoch"])
+        if self.chief:
+            say_start(cfg, self.source.count, self.steps_per_epoch)
 
     def learning_rate(self) -> float:
         """The generator optimiser's learning rate now (a schedule's current value)."""
@@ -132,6 +138,8 @@ class _Run:
             if cancel is not None:
                 cancel.check()
             logs = {k: float(v) for k, v in step_fn(lr, hr).items()}
+            if self.chief:
+                self.timer.step()
             _check_finite(logs, self.counters["step"], last_good)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -192,16 +200,22 @@ def train(cfg: TrainConfig, on_step: Optional[StepCallback] = None,
     try:
         run.prepare()
         result = _train_phases(run, on_step, cancel)
+        run.folder.close()
+        result.seconds = time.perf_counter() - start
+        if cfg.savedmodel and run.chief:
+            if cancel is not None:
+                cancel.check()
+            run.gan.keep_averaged_weights()
+            result.savedmodel = export(cfg, run.gan.plain_generator(), desc, result)
+    except Cancelled as err:
+        run.discard()
+        err.kept = kept(cfg, run.checkpoints.latest if run.checkpoints is not None else None)
+        raise
     except BaseException:
         run.discard()
         raise
-    run.folder.close()
-    result.seconds = time.perf_counter() - start
-    if cfg.savedmodel and run.chief:
-        if cancel is not None:
-            cancel.check()
-        run.gan.keep_averaged_weights()
-        result.savedmodel = export(cfg, run.gan.plain_generator(), desc, result)
+    if run.chief:
+        say_end(cfg, run.checkpoints.latest, result.savedmodel)
     return result
 
 
@@ -217,13 +231,14 @@ def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
         if cfg.pretrain and run.counters["phase"] > phase_index:
             continue  # resumed past this phase
         while run.counters["epoch"] < cfg.epochs:
-            epoch = run.counters["epoch"]
+            epoch, started = run.counters["epoch"], time.perf_counter()
             means = run.epoch(phase, phase_index, last_good, on_step, cancel)
             run.counters.epoch.assign_add(1)
             last_good = run.checkpoints.save()
             result.history.append({"phase": phase, "epoch": epoch + 1, **means})
             result.losses = means
-            log.info("%s epoch %d: %s", phase, epoch + 1, means)
+            if run.chief:
+                say_epoch(cfg, phase, epoch + 1, means, time.perf_counter() - started)
         if phase == "pretrain":
             run.counters.epoch.assign(0)
             run.counters.phase.assign(1)

@@ -325,7 +325,7 @@ CASES = [
          SIGTERM_EXIT, r"interrupted: nothing was written", "nothing", signal=signal.SIGTERM, wait=_partial),
     Case("train-sigterm", "signal", _train("--epochs", "500", "--save_ckpt", "{out}/ckpt", "--savedmodel",
                                            "{out}/model"),
-         SIGTERM_EXIT, r"interrupted: the checkpoints saved so far are kept in --save_ckpt",
+         SIGTERM_EXIT, r"interrupted: the last checkpoint is .*ckpt-\d+ \(in .*ckpt\); --load_ckpt .*ckpt resumes it",
          "the checkpoints saved so far; no model, no temporary", signal=signal.SIGTERM, wait=_checkpoint_saved,
          keeps=("out/ckpt/",)),
     Case("evaluate-sigterm", "signal", _evaluate("--hr", "{in}/example.tif", *M, "--ts", "16", "--out", "{out}"),
