@@ -1,4 +1,42 @@
+import os
+import shutil
+import subprocess
+import sys
+
 from setuptools import find_packages, setup
+
+GDAL_HELP = "see the README's 'Install with pip' section"
+
+
+def _run(command):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=120).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def gdal_requirement():
+    """GDAL's Python bindings must match the system library (pip would otherwise build the newest bindings, which
+    refuse an older library) and be built against numpy (else osgeo.gdal_array is silently left out). pip cannot
+    build them so in its isolated build environments: the install takes the bindings already in the target
+    environment, pinned to their version, or stops with the command that installs them.
+    SR4RS_GDAL_REQUIREMENT overrides the check (e.g. "" to build a wheel for other machines)."""
+    if "SR4RS_GDAL_REQUIREMENT" in os.environ:
+        return [r for r in [os.environ["SR4RS_GDAL_REQUIREMENT"]] if r]
+    system = _run(["gdal-config", "--version"]) if shutil.which("gdal-config") else ""
+    # the environment pip installs into (-I: without the isolated build environment's paths)
+    found = _run([sys.executable, "-I", "-c", "from osgeo import gdal, gdal_array; print(gdal.__version__)"])
+    if found and (not system or found == system):
+        return [f"GDAL=={found}"]
+    if not system:
+        sys.exit("sr4rs needs the GDAL library and its Python bindings: install the library first (Debian and "
+                 "Ubuntu: sudo apt-get install libgdal-dev gdal-bin), then run pip again; " + GDAL_HELP)
+    have = f"GDAL's Python bindings {found} do not match the system library {system}" if found else \
+        f"GDAL's Python bindings (for the system library {system}) are not installed in {sys.prefix}"
+    sys.exit(f"{have}: install them first with\n    {sys.executable} -m pip install numpy setuptools wheel && "
+             f"{sys.executable} -m pip install --no-build-isolation --force-reinstall --no-deps \"GDAL=={system}\"\n"
+             f"then run pip again ({GDAL_HELP})")
+
 
 setup(
     name="sr4rs",
@@ -14,19 +52,19 @@ setup(
                                   "bundled/*/fingerprint.pb"],
                   "sr4rs.io": ["sensors/*.json"]},
     include_package_data=True,
-    # GDAL's Python bindings must match the system libgdal: install them with
-    # pip install --no-build-isolation "GDAL==$(gdal-config --version)" (scripts/setup.sh does).
     install_requires=[
         "numpy>=1.26,<3",
         "tqdm>=4.66,<5",
-        "GDAL>=3.4",
         "scipy>=1.11",
         "scikit-image>=0.22",
         "pillow>=10",
         "pystac>=1.10",  # STAC items as inputs and outputs
-    ],
-    # TensorFlow: the CPU build, or the GPU build on machines with an NVIDIA GPU.
-    extras_require={"cpu": ["tensorflow-cpu==2.21.0"], "gpu": ["tensorflow[and-cuda]==2.21.0"],
+        # TensorFlow runs on CPUs as it is; [gpu] adds NVIDIA's CUDA libraries. TensorBoard: train --logdir.
+        "tensorflow>=2.16,<2.22",
+        "tensorboard>=2.16",
+    ] + gdal_requirement(),
+    extras_require={"gpu": ["tensorflow[and-cuda]>=2.16,<2.22"],
+                    "cpu": [],  # TensorFlow is a plain dependency now: kept so that "sr4rs[cpu]" still installs
                     "test": ["pytest>=8,<10"],
                     # The DEEPaaS service (docs/deepaas.md); requirements-deepaas.txt pins a tested set.
                     "deepaas": ["deepaas==2.6.0", "aiohttp>=3.14.1,<4"],

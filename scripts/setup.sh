@@ -75,7 +75,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   req=requirements.txt
   if command -v nvidia-smi >/dev/null 2>&1 && [ -z "${SR4RS_CPU_ONLY:-}" ]; then
     req="$VENV/requirements-gpu.txt"  # same pins, TensorFlow's GPU build
-    sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt > "$req"
+    sed 's/^tensorflow==/tensorflow[and-cuda]==/' requirements.txt > "$req"
   fi
   "${PIP[@]}" install -r "$req"
   # setuptools warns at length about the model folders it ships as package data: keep the log for failures.

@@ -15,15 +15,46 @@ EXIT_ERROR = 1
 _SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
+VERBOSE_ENV = "SR4RS_VERBOSE"  # set by --verbose; worker processes inherit it
+
+
+def verbose() -> bool:
+    return bool(os.environ.get(VERBOSE_ENV))
+
+
+def set_verbosity(on: bool) -> None:
+    """Quiet by default: the libraries' notices (TensorFlow's C++ and Python logs, absl, Python warnings, GDAL's
+    messages) are hidden and a run prints its own lines only. ``--verbose`` (or SR4RS_VERBOSE=1) shows them."""
+    if on:
+        os.environ[VERBOSE_ENV] = "1"
+    if verbose():
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("sr4rs.gdal").setLevel(logging.DEBUG)  # every GDAL warning and error message
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in ("absl", "tensorflow", "h5py", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def quiet_tensorflow() -> None:
     """Import TensorFlow with its C++ start-up chatter (absl, oneDNN notices) sent to /dev/null:
     TF_CPP_MIN_LOG_LEVEL does not silence those lines, and the terminal is kept for our own one-line
-    messages."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    messages. With --verbose, TensorFlow is imported as it is, with all its messages."""
+    if verbose():
+        import tensorflow  # noqa: F401
+        return
     from ..api import import_tensorflow_quietly
 
+    set_verbosity(False)
     import_tensorflow_quietly()
+    set_verbosity(False)  # after the import too: absl and TensorFlow set their loggers up when imported
+
+
+def missing_module_line(err: ImportError) -> str:
+    from .doctor import missing_module
+
+    return missing_module(err)
 
 
 class SignalCancel:
@@ -60,7 +91,7 @@ def _quiet_warnings() -> None:
     """Python warnings from the libraries (numpy, scikit-image) go to the ``py.warnings`` logger, shown only
     with SR4RS_DEBUG=1: a run prints its progress bar, its result or its one-line error, nothing else."""
     logging.captureWarnings(True)
-    if not os.environ.get("SR4RS_DEBUG"):
+    if not (os.environ.get("SR4RS_DEBUG") or verbose()):
         logger = logging.getLogger("py.warnings")
         logger.addHandler(logging.NullHandler())
         logger.propagate = False
@@ -87,6 +118,11 @@ def run_command(prog: str, func: Callable[[CancelToken], Optional[int]],
         except MemoryError:
             print(f"{prog}: error: out of memory: lower --ts or --batch-size", file=sys.stderr)
             return EXIT_ERROR
+        except ImportError as err:  # a dependency is missing: which, and the line that installs it
+            if os.environ.get("SR4RS_DEBUG"):
+                raise
+            print(f"{prog}: error: {missing_module_line(err)}", file=sys.stderr)
+            return EXIT_ERROR
         except Exception as err:  # noqa: BLE001 (the last resort: never a traceback by default)
             if os.environ.get("SR4RS_DEBUG"):
                 raise
@@ -100,9 +136,21 @@ def script_main(module, script: str, argv=None) -> int:
     flags and error handling as ``sr4rs <command>``."""
     import argparse
 
+    from .main import HelpFormatter, verbose_flag
+    from .options import aliases
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    set_verbosity("--verbose" in argv)
     summary = module.__doc__.splitlines()[0].split(": ", 1)[-1]  # without the "``sr4rs apply``:" prefix
-    parser = argparse.ArgumentParser(prog=script, description=summary[:1].upper() + summary[1:])
-    module.add_arguments(parser)
+    parser = argparse.ArgumentParser(prog=script, description=summary[:1].upper() + summary[1:],
+                                     formatter_class=HelpFormatter)
+    try:
+        module.add_arguments(parser)
+    except ImportError as err:
+        print(f"{script}: error: {missing_module_line(err)}", file=sys.stderr)
+        return EXIT_ERROR
+    verbose_flag(parser)
+    aliases(parser)
     args = parser.parse_args(argv)
     return run_command(module.PROG, lambda cancel: module.run(args, cancel),
                        interrupted=getattr(module, "INTERRUPTED", "nothing was written"))

@@ -99,3 +99,23 @@ def _band_list(text: str):
     if not names:
         raise argparse.ArgumentTypeError("give band names such as B4,B3,B2")
     return names
+
+
+# sr4rs's own flags are written with dashes, SR4RS's (train.py, apply.py) with underscores: each command takes both
+# spellings of every flag, and these names of the batch size, so that a flag written the other way still works.
+ALIASES = {"--batchsize": "--batch-size", "--batch-size": "--batchsize"}
+
+
+def aliases(parser: argparse.ArgumentParser) -> None:
+    """Every ``--a_b`` flag also answers to ``--a-b`` and the other way round (and ``--batchsize`` to
+    ``--batch-size``); the help shows each flag under its own name."""
+    known = parser._option_string_actions  # argparse's table of option strings: the aliases join it unlisted
+    for action in list(parser._actions):
+        for name in list(action.option_strings):
+            if not name.startswith("--"):
+                continue
+            spellings = {"--" + name[2:].replace("_", "-"), "--" + name[2:].replace("-", "_"), ALIASES.get(name)}
+            for alias in spellings - {None, name}:
+                known.setdefault(alias, action)
+    parser.epilog = ((parser.epilog + " ") if parser.epilog else "") + \
+        "Every flag also takes the other spelling (--batch-size or --batchsize, --save-ckpt or --save_ckpt)."

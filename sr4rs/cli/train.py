@@ -38,18 +38,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         f"{name}: {info.description}" for name, info in NETWORKS.items()) + f" (default {d.arch})")
     p.add_argument("--depth", type=int, default=d.depth, help="generator and discriminator depth")
     p.add_argument("--nresblocks", type=int, default=d.nresblocks, help="residual blocks in the generator")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batchsize", type=int, default=d.batchsize)
+    p.add_argument("--epochs", type=int, default=d.epochs, help="epochs to train (more, from --load_ckpt)")
+    p.add_argument("--batchsize", type=int, default=d.batchsize, help="patch pairs per step (the global batch with "
+                   "--strategy)")
     p.add_argument("--adam_lr", type=float, default=d.adam_lr, help="Adam learning rate")
     p.add_argument("--adam_b1", type=float, default=d.adam_b1, help="Adam beta1")
-    p.add_argument("--l1weight", type=float, default=d.l1weight)
-    p.add_argument("--l2weight", type=float, default=d.l2weight)
+    p.add_argument("--l1weight", type=float, default=d.l1weight, help="L1 (mean absolute error) loss weight")
+    p.add_argument("--l2weight", type=float, default=d.l2weight, help="L2 (mean squared error) loss weight")
     p.add_argument("--vggweight", type=float, default=d.vggweight, help="VGG loss weight (used with --vggfile)")
     # As in SR4RS, --vggfeatures and --losstype given without a value mean their defaults.
     p.add_argument("--vggfeatures", default=d.vggfeatures, const=d.vggfeatures, nargs="?",
-                   choices=tuple(VGG_FEATURES))
+                   choices=tuple(VGG_FEATURES), help="VGG19 layers the perceptual loss compares")
     p.add_argument("--ganweight", type=float, default=d.ganweight, help="adversarial loss weight (0: no GAN)")
-    p.add_argument("--losstype", default=d.losstype, const=d.losstype, nargs="?", choices=LOSS_TYPES)
+    p.add_argument("--losstype", default=d.losstype, const=d.losstype, nargs="?", choices=LOSS_TYPES,
+                   help="adversarial loss (with --ganweight above 0)")
     p.add_argument("--streaming", action="store_true", help="read patches from disk as needed (low RAM)")
     p.add_argument("--pretrain", action="store_true", help="first train --epochs on the pixel losses alone")
     p.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")

@@ -15,6 +15,13 @@ from . import args as _args, predict as _predict, runs, server, settings, train 
 from .errors import ServiceError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if not os.environ.get("SR4RS_VERBOSE"):
+    import warnings
+
+    # the deprecation notices of DEEPaaS's libraries (webargs, apispec, marshmallow, aiohttp) and of the fields
+    # DEEPaaS's file uploads are declared with: noise in the server's log (SR4RS_VERBOSE=1 shows them)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message="`Field` should not be instantiated")
 
 
 def _response_schema():
@@ -74,7 +81,9 @@ def get_train_args():
 
 
 def warm() -> None:
-    """Load the bundled models once in each worker process."""
+    """Load the bundled models once in each worker process (TensorFlow imported without its start-up notices)."""
+    if not os.environ.get("SR4RS_VERBOSE"):
+        api.import_tensorflow_quietly()
     _predict.warm([m.name for m in api.list_models()])
 
 
