@@ -103,7 +103,8 @@ def _tensorflow_rows(skip: bool) -> List[Row]:
             what, line = INSTALL[module]
             rows.append((False, what, line))
     if rows or skip:
-        return rows or [(True, "TensorFlow", f"{_tf_dist()} (devices not listed: --skip-tensorflow)")]
+        return rows or [(True, "TensorFlow", f"{_tf_dist()} (devices not listed: --skip-tensorflow)"),
+                        (True, f"TensorBoard {_version('tensorboard')}", "train --logdir")]
     from .. import api
     from .common import quiet_tensorflow
 
