@@ -2,7 +2,8 @@
 model that names its inputs' bands are put together by those names, whatever the order of either.
 
 Two names match when they share a key: the whole name, or one of its words, case ignored and band numbers
-written without their leading zeros (``B04`` is ``B4``; ``B4 red`` matches ``B4`` and ``red``). Unnamed bands
+written without their leading zeros (``B04`` is ``B4``; ``B4 red`` matches ``B4`` and ``red``); else when one known
+sensor gives both names to the same bands (``red green blue nir`` are Sentinel-2's ``B4 B3 B2 B8``). Unnamed bands
 (no description, or GDAL's and sr4rs's ``band1``, ``Band 2``) are taken in their order, as are names of another
 kind than the model's (colours against band numbers): a line says so. Names of the same kind that disagree are
 refused, naming both lists.
@@ -61,8 +62,22 @@ def permutation(have: Sequence[str], want: Sequence[str]) -> Optional[Tuple[int,
         return None
     found = find(have, want)
     if None in found or len(set(found)) != len(found):
+        found = _by_sensor(have, want)
+    if None in found or len(set(found)) != len(found):
         return None
     return tuple(found)
+
+
+def _by_sensor(have: Sequence[str], want: Sequence[str]) -> Tuple[Optional[int], ...]:
+    """The names one known sensor gives the same bands (``red`` and ``nir`` are Sentinel-2's B4 and B8), through
+    ``sr4rs.io.sensors.match_bands``; (None,) where no sensor matches them all."""
+    from ..errors import InputError
+    from ..io.sensors import match_bands
+
+    try:
+        return tuple(match_bands(have, want))
+    except InputError:
+        return (None,)
 
 
 @dataclass(frozen=True)

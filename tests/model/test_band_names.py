@@ -21,6 +21,7 @@ def test_names_match_by_word_and_unpadded_band_number():
     assert permutation(("B2", "B3", "B4", "B8"), ("B4", "B3", "B2", "B8")) == (2, 1, 0, 3)
     assert permutation(("B02", "B03", "B04"), ("B4 red", "B3 green", "B2 blue")) == (2, 1, 0)
     assert permutation(("band1", "band2", "band3"), ("B4", "B3", "B2")) is None  # unnamed: no order by name
+    assert permutation(("nir", "red", "green", "blue"), ("B4", "B3", "B2", "B8")) == (1, 2, 3, 0)  # sensors' names
     assert order(("", "", ""), ("B4", "B3", "B2"), "x", "m").note is None
     assert order(("B4", "B3", "B2"), ("B4 red", "B3 green", "B2 blue"), "x", "m").indexes is None  # same order
 
@@ -31,7 +32,7 @@ def test_names_that_disagree_are_refused_naming_both_lists():
     with pytest.raises(ModelError, match=r"has bands B2, B3, B4, B5 but model m takes B4, B3, B2, B8"):
         order(("B2", "B3", "B4", "B5"), ("B4", "B3", "B2", "B8"), "'x.tif'", "m")
     # names of another kind (colours against band numbers) are taken in their order, and a line says so
-    found = order(("red", "green", "blue", "nir"), ("B4", "B3", "B2", "B8"), "'x.tif'", "m")
+    found = order(("Rouge", "Vert", "Bleu", "PIR"), ("B4", "B3", "B2", "B8"), "'x.tif'", "m")
     assert found.indexes is None and "taken in their order" in found.note
 
 
@@ -87,8 +88,16 @@ def test_unnamed_and_other_kinds_of_names_still_go_by_count(tmp_path):
     ds = None
     assert api.choose_model(plain)[0] == api.bundled_model_path("s2-rgbn-x4")
     assert api.check_apply(plain, str(tmp_path / "sr.tif")).notes[1:] == ()
-    notes = api.check_apply(RGBN, str(tmp_path / "sr.tif")).notes  # red green blue nir
-    assert "taken in their order" in notes[1]
+    # red green blue nir: the names Sentinel-2's description gives B4 B3 B2 B8, in the model's order already
+    notes = api.check_apply(RGBN, str(tmp_path / "sr.tif")).notes
+    assert len(notes) == 1 and "s2-rgbn-x4" in notes[0] and "by name" in notes[0]
+    french = str(tmp_path / "rvbp.tif")
+    ds = gdal.Translate(french, RGBN)
+    for i, name in enumerate(("Rouge", "Vert", "Bleu", "PIR")):
+        ds.GetRasterBand(i + 1).SetDescription(name)
+    ds = None
+    notes = api.check_apply(french, str(tmp_path / "sr.tif")).notes  # names no sensor knows: by count, in order
+    assert "for 4-band inputs" in notes[0] and "taken in their order" in notes[1]
 
 
 def test_evaluate_chooses_the_default_model_as_apply_does():
