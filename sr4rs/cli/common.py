@@ -51,7 +51,8 @@ def quiet_tensorflow() -> None:
     set_verbosity(False)  # after the import too: absl and TensorFlow set their loggers up when imported
 
 
-def missing_module_line(err: ImportError) -> str:
+def missing_module_line(err: ImportError) -> Optional[str]:
+    """One line naming the missing module and its install command; None when ``err`` is not a missing module."""
     from .doctor import missing_module
 
     return missing_module(err)
@@ -119,16 +120,21 @@ def run_command(prog: str, func: Callable[[CancelToken], Optional[int]],
             print(f"{prog}: error: out of memory: lower --ts or --batch-size", file=sys.stderr)
             return EXIT_ERROR
         except ImportError as err:  # a dependency is missing: which, and the line that installs it
-            if os.environ.get("SR4RS_DEBUG"):
-                raise
-            print(f"{prog}: error: {missing_module_line(err)}", file=sys.stderr)
+            line = None if os.environ.get("SR4RS_DEBUG") else missing_module_line(err)
+            if line is None:
+                return _unexpected(prog, err)
+            print(f"{prog}: error: {line}", file=sys.stderr)
             return EXIT_ERROR
         except Exception as err:  # noqa: BLE001 (the last resort: never a traceback by default)
-            if os.environ.get("SR4RS_DEBUG"):
-                raise
-            print(f"{prog}: error: unexpected {type(err).__name__}: {first_line(err)} "
-                  "(run again with SR4RS_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
-            return EXIT_ERROR
+            return _unexpected(prog, err)
+
+
+def _unexpected(prog: str, err: BaseException) -> int:
+    if os.environ.get("SR4RS_DEBUG"):
+        raise err
+    print(f"{prog}: error: unexpected {type(err).__name__}: {first_line(err)} "
+          "(run again with SR4RS_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def script_main(module, script: str, argv=None) -> int:
@@ -147,6 +153,8 @@ def script_main(module, script: str, argv=None) -> int:
     try:
         module.add_arguments(parser)
     except ImportError as err:
+        if missing_module_line(err) is None:
+            raise
         print(f"{script}: error: {missing_module_line(err)}", file=sys.stderr)
         return EXIT_ERROR
     verbose_flag(parser)

@@ -35,11 +35,14 @@ INSTALL = {
 }
 
 
-def missing_module(err: ImportError) -> str:
-    """One line: which module is missing, what it is, and the command that installs it."""
+def missing_module(err: ImportError) -> Optional[str]:
+    """One line: which module is missing, what it is, and the command that installs it; None when ``err`` is an
+    import that failed otherwise (a name missing from a module that is there)."""
     name, text = getattr(err, "name", None), str(err)
     if "_gdal_array" in text:
         name = "osgeo._gdal_array"
+    elif not isinstance(err, ModuleNotFoundError):
+        return None
     elif not name:
         name = text.split("'")[1] if text.count("'") >= 2 else text
     for key in (name, name.split(".")[0]):

@@ -69,6 +69,8 @@ def main(argv=None) -> int:
     try:
         args = build_parser(_command(argv)).parse_args(argv)
     except ImportError as err:  # a module the flags need (GDAL's bindings) is missing
+        if missing_module_line(err) is None:
+            raise
         print(f"sr4rs: error: {missing_module_line(err)}", file=sys.stderr)
         return 1
     module = importlib.import_module(f".{args.command.replace('-', '_')}", __package__)

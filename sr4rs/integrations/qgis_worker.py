@@ -10,6 +10,7 @@ or ``{"event": "cancelled"}``. Run it as ``python -m sr4rs.integrations.qgis_wor
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -107,6 +108,13 @@ def task_extract(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
     return {"files": list(report.files), "kept": report.kept, "candidates": report.candidates}
 
 
+class _LogLines(logging.Handler):
+    """The training's own lines (its folders, time per epoch, each epoch's figures) as log events for QGIS."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        emit("log", text=record.getMessage())
+
+
 def task_train(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}
     config = api.TrainConfig(**fields)
@@ -121,7 +129,13 @@ def task_train(p: Dict[str, Any], cancel: api.CancelToken) -> Dict[str, Any]:
             emit("log", text=f"{phase} epoch {done + 1}/{config.epochs}: "
                              + ", ".join(f"{k} {float(v):.4g}" for k, v in sorted(logs.items())))
 
-    result = api.train(config, on_step, cancel)
+    lines, log = _LogLines(), logging.getLogger("sr4rs.training")
+    log.addHandler(lines)
+    log.setLevel(logging.INFO)
+    try:
+        result = api.train(config, on_step, cancel)
+    finally:
+        log.removeHandler(lines)
     bar.set(1.0)
     return {"savedmodel": result.savedmodel, "epochs": result.epoch, "seconds": result.seconds}
 

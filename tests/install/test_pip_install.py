@@ -58,6 +58,13 @@ def _fresh_env(folder, share_packages: bool):
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
+    import importlib.metadata
+
+    try:
+        importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("this environment has no 'tensorflow' distribution for the new one to share (an environment made "
+                    "before requirements.txt named it, with tensorflow-cpu): bash scripts/setup.sh installs it")
     venv, python = _fresh_env(tmp_path_factory.mktemp("pip") / "venv", share_packages=True)
     proc = _run([python, "-m", "pip", "install", "--disable-pip-version-check", *_build_wheels(), ROOT])
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
