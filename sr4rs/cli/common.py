@@ -165,13 +165,15 @@ def script_main(module, script: str, argv=None) -> int:
 
 
 class _TqdmHandler(logging.Handler):
-    """Log lines on stderr, written above a progress bar rather than through it."""
+    """Log lines on stdout (a report, like evaluate's table: stderr keeps the progress bar and the one-line error),
+    written above a progress bar rather than through it."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             from tqdm import tqdm
 
-            tqdm.write(self.format(record), file=sys.stderr)
+            tqdm.write(self.format(record), file=sys.stdout)
+            sys.stdout.flush()
         except Exception:  # noqa: BLE001 (a log line never stops the work)
             self.handleError(record)
 

@@ -44,7 +44,7 @@ def test_the_command_says_its_folders_its_time_per_epoch_and_each_epochs_validat
                    "--ganweight", "0", "--l1weight", "1", "--l2weight", "0", "--save_ckpt", str(ckpt),
                    "--logdir", str(logs) + os.sep, "--savedmodel", str(model), "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
+    lines = proc.stdout.splitlines()  # the run's report; stderr holds the bar and errors only
     start = next(i for i, line in enumerate(lines) if line.startswith("run SR4RS_E2_"))
     assert "edsr generator, losses L1 x1;" in lines[start] and "WGAN" not in lines[start], lines
     assert lines[start + 1].startswith(f"writes: checkpoints {tmp_path}{os.sep}ckptSR4RS_") and \

@@ -49,7 +49,7 @@ def test_the_default_network_with_its_gan_trains_with_the_flag(pairs, tmp_path):
                    str(tmp_path / "ckpt") + os.sep, "--depth", "8", "--nresblocks", "1", "--epochs", "1",
                    "--savedmodel", str(tmp_path / "model"), "--mixed-precision", "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert "losses L2 x1000, WGAN-GP GAN x1" in proc.stderr and "train epoch 1/1" in proc.stderr, proc.stderr
+    assert "losses L2 x1000, WGAN-GP GAN x1" in proc.stdout and "train epoch 1/1" in proc.stdout, proc.stdout
     out = load_model(str(tmp_path / "model")).predict(np.full((1, 16, 16, 3), 1000.0, np.float32), 0)
     assert out.dtype == np.float32 and out.shape == (1, 64, 64, 3) and np.isfinite(out).all()
 
