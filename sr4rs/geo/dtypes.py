@@ -13,6 +13,31 @@ _ENCODINGS = {
     "int32": "int32", "uint32": "uint32", "float32": "float32", "float64": "float64",
 }
 ENCODING_CHOICES = ("auto",) + tuple(_ENCODINGS)
+# What a GeoTIFF (and a GDAL virtual raster) holds exactly: int8 and float16 have no GDAL type here (GDAL 3.6
+# would write int8 as unsigned bytes, -3 read back as 253), so outputs keep them in int16 and float32.
+STORED_TYPES = ("uint8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64")
+_WIDER = {"int8": "int16", "float16": "float32"}
+
+
+def check_pixel_type(dtype, what: str) -> np.dtype:
+    """``dtype`` if sr4rs can compute with it (integers and floats); an InputError naming ``what`` otherwise
+    (booleans, complex numbers, dates, text, objects)."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = np.dtype(object)
+    if dtype.kind not in "uif":
+        kind = {"b": "boolean", "c": "complex"}.get(dtype.kind, "non-numeric")
+        raise InputError(f"{what} has {kind} pixels ({dtype}): sr4rs reads real numbers (integers or floats); "
+                         "convert it first (e.g. to float32, or a complex image to its amplitude)")
+    return dtype
+
+
+def stored_type(dtype) -> np.dtype:
+    """The type an output of pixels of ``dtype`` is written in: ``dtype`` itself, or the nearest wider type a
+    GeoTIFF holds (int8 -> int16, float16 -> float32)."""
+    dtype = np.dtype(dtype)
+    return np.dtype(_WIDER.get(dtype.name, dtype.name))
 
 
 def resolve_encoding(name: str, default) -> np.dtype:

@@ -6,7 +6,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from ..errors import first_line
+from ..errors import OutputError, first_line
+from ..geo.dtypes import STORED_TYPES
 from ..geo.windows import Window
 from ._gdal import gdal, gdal_array
 from .files import StagedFile, write_failure
@@ -28,6 +29,9 @@ class GeoTiffSink:
                  cog: bool = False, overwrite: bool = False):
         self.path, self.spec, self.cog = path, spec, cog
         self.dtype = np.dtype(spec.dtype)
+        if self.dtype.name not in STORED_TYPES:
+            raise OutputError(f"a GeoTIFF cannot hold {self.dtype} pixels exactly ('{path}'): give one of "
+                              f"{', '.join(STORED_TYPES)} (e.g. --encoding float32)")
         self._staged = StagedFile(path, overwrite)
         self._cog_file: Optional[StagedFile] = None
         raw = spec.width * spec.height * spec.count * self.dtype.itemsize
@@ -166,10 +170,11 @@ def _describe(ds, spec: OutputSpec) -> None:
         ds.SetProjection(spec.projection)
     if spec.metadata:
         ds.SetMetadata(dict(spec.metadata))
+    wide_int = np.dtype(spec.dtype).kind in "ui" and np.dtype(spec.dtype).itemsize == 8
     for i in range(spec.count):
         band = ds.GetRasterBand(i + 1)
-        if spec.nodata is not None:
-            band.SetNoDataValue(float(spec.nodata))
+        if spec.nodata is not None:  # 64-bit integer bands take an integer (GDAL's Int64 nodata API)
+            band.SetNoDataValue(int(spec.nodata) if wide_int else float(spec.nodata))
         if i < len(spec.descriptions) and spec.descriptions[i]:
             band.SetDescription(spec.descriptions[i])
         if i < len(spec.color_interps):

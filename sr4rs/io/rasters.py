@@ -11,6 +11,7 @@ from typing import Dict, Sequence
 import numpy as np
 
 from ..errors import InputError, first_line
+from ..geo.dtypes import check_pixel_type
 from ..geo.windows import Window
 from . import extended
 from ._gdal import gdal, gdal_array
@@ -50,12 +51,16 @@ def open_raster(path: str) -> gdal.Dataset:
     return ds
 
 
-def _band_dtype(bands) -> np.dtype:
-    """A type holding every band's values (a stack of Byte and UInt16 bands is UInt16)."""
+def _band_dtype(bands, path: str) -> np.dtype:
+    """A type holding every band's values (a stack of Byte and UInt16 bands is UInt16), checked at the door:
+    real numbers only, and no signed bytes (which this GDAL reads as unsigned)."""
     code = bands[0].DataType
     for band in bands[1:]:
         code = gdal.DataTypeUnion(code, band.DataType)
-    return np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(code))
+    if any(b.GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE") == "SIGNEDBYTE" for b in bands):
+        raise InputError(f"input '{path}' has signed 8-bit pixels, which GDAL {gdal.__version__} reads as unsigned "
+                         "(-1 as 255): convert it first (gdal_translate -ot Int16)")
+    return check_pixel_type(gdal_array.GDALTypeCodeToNumericTypeCode(code), f"input '{path}'")
 
 
 def describe(ds: gdal.Dataset, path: str) -> RasterInfo:
@@ -63,7 +68,7 @@ def describe(ds: gdal.Dataset, path: str) -> RasterInfo:
     bands = [ds.GetRasterBand(i + 1) for i in range(ds.RasterCount)]
     return RasterInfo(
         path=path, width=ds.RasterXSize, height=ds.RasterYSize, count=ds.RasterCount,
-        dtype=_band_dtype(bands),
+        dtype=_band_dtype(bands, path),
         geotransform=tuple(gt) if gt is not None else None,
         projection=ds.GetProjection() or "",
         nodata=bands[0].GetNoDataValue(),

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import InputError
+from ..geo.dtypes import STORED_TYPES
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sensors")
 FORMATS = ("sentinel2-safe", "band-files", "one-file")  # the product readers of sr4rs.io.products
@@ -169,6 +170,14 @@ def _check_bands(check: _Checker, bands: Sequence[Band]) -> None:
                                  f"finest resolution {finest:g}")
 
 
+def _pixel_type(name: str) -> str:
+    """numpy's name of a pixel type ('UInt16' and 'uint16' alike), or '' for what is none."""
+    try:
+        return np.dtype(name.lower()).name
+    except (TypeError, ValueError):
+        return ""
+
+
 def parse_sensor(data: Any, path: str) -> Sensor:
     """A validated Sensor from the parsed JSON of ``path``; an InputError naming the file and the field."""
     check = _Checker(path)
@@ -190,16 +199,15 @@ def parse_sensor(data: Any, path: str) -> Sensor:
     bands = tuple(_band(check, b, i, fmt != "one-file") for i, b in enumerate(raw))
     _check_bands(check, bands)
     dtype = data.get("dtype")
-    if dtype is not None:
-        try:
-            np.dtype(dtype)
-        except TypeError:
-            raise check.fail("dtype", f"'{dtype}' is not a pixel type (uint8, int16, uint16, float32...)") from None
+    if dtype is not None and (not isinstance(dtype, str) or _pixel_type(dtype) not in STORED_TYPES):
+        raise check.fail("dtype", f"{dtype!r} is not a pixel type of a product's bands (one of "
+                         f"{', '.join(STORED_TYPES)})")
     offsets = data.get("offsets")
     if offsets is not None and (not isinstance(offsets, dict) or set(offsets) != {"metadata"}):
         raise check.fail("offsets", "must be {\"metadata\": TAG}: the product metadata element holding each band's offset")
     return Sensor(name, check.string(data, "description", "", required=False), fmt, tuple(detect), bands, path,
-                  dtype, *(check.number(data, k, "") for k in ("nodata", "fill", "saturation")),
+                  _pixel_type(dtype) if dtype else None,
+                  *(check.number(data, k, "") for k in ("nodata", "fill", "saturation")),
                   check.number(data, "scale", "", positive=True), check.number(data, "offset", ""), offsets,
                   _stac_rule(check, data.get("stac")))
 

@@ -14,6 +14,7 @@ from typing import Callable, Dict, Optional, Protocol, Sequence, Tuple
 import numpy as np
 
 from ..errors import OutputError
+from ..geo.dtypes import check_pixel_type
 from ..geo.windows import Window, pad_to
 
 
@@ -104,6 +105,7 @@ class MemorySource:
     def __init__(self, array: np.ndarray, geotransform=None, projection: str = "", nodata: Optional[float] = None,
                  descriptions: Sequence[str] = (), name: str = "<memory>"):
         array = np.asarray(array)
+        check_pixel_type(array.dtype, f"array '{name}'")
         self.array = array[..., None] if array.ndim == 2 else array
         h, w, c = self.array.shape
         self.info = RasterInfo(width=w, height=h, count=c, dtype=self.array.dtype,
