@@ -10,6 +10,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from ..errors import InputError, first_line
+from ..errors import InputError, first_line, name_virtual, shown
 from ..geo.pairs import Grid, nesting_shift
 from ._gdal import gdal, gdal_array
 from .rasters import open_raster
@@ -43,6 +44,8 @@ class Product:
     indexes: Dict[str, int] = field(default_factory=dict)
     id: Optional[str] = None
     crs: Tuple[str, ...] = ()  # the CRSs its metadata states
+    metadata_file: str = ""  # relative to the root: where the offsets are (or should be)
+    needs_offsets: bool = False  # the pixels carry an offset the metadata must give (Sentinel-2 baseline 04.00+)
 
     @property
     def name(self) -> str:
@@ -136,10 +139,11 @@ def _open_files(path: str, sensor: Optional[str] = None) -> Product:
     if not files:
         raise InputError(f"product '{path}' holds none of the band files of sensor '{found.name}' "
                          f"(e.g. {found.bands[0].file}): is the download complete?")
-    offsets, baseline = ({}, None)
     if found.format == "sentinel2-safe":
-        offsets, baseline = _sentinel2_metadata(root, listing, found, path)
-    return Product(path, root, found, files, offsets, baseline)
+        offsets, baseline, metadata_file, needs = _sentinel2_metadata(root, listing, found, path)
+        return Product(path, root, found, files, offsets=offsets, baseline=baseline, metadata_file=metadata_file,
+                       needs_offsets=needs)
+    return Product(path, root, found, files)
 
 
 def _read_text(path: str) -> bytes:
@@ -155,25 +159,66 @@ def _read_text(path: str) -> bytes:
         gdal.VSIFCloseL(f)
 
 
-def _sentinel2_metadata(root: str, listing, sensor: Sensor, path: str) -> Tuple[Dict[str, float], Optional[str]]:
-    """Processing baseline and per-band radiometric offsets (processing baseline 04.00 and later add 1000 to
-    every value: the metadata gives -1000, added back here)."""
-    name = sensor.detect[0]
+# Sentinel-2 products from processing baseline 04.00 on add this to every value; the metadata gives the offset back.
+_OFFSET_BASELINE = 4.0
+
+
+def _baseline_number(baseline: Optional[str], path: str) -> Optional[float]:
+    """The processing baseline as a number: the metadata's, else the product name's (``_N0400_``)."""
     try:
-        tree = ET.fromstring(_read_text(f"{root}/{_match(listing, name)[0]}"))
+        return float(baseline)
+    except (TypeError, ValueError):
+        found = re.search(r"_N(\d{2})(\d{2})_", os.path.basename(os.path.normpath(path)))
+        return float(f"{found.group(1)}.{found.group(2)}") if found else None
+
+
+def _sentinel2_metadata(root: str, listing, sensor: Sensor, path: str):
+    """Processing baseline, per-band radiometric offsets (baseline 04.00 and later add 1000 to every value: the
+    metadata gives -1000, added back here), the metadata file, and whether the offsets are required."""
+    name = _match(listing, sensor.detect[0])[0]
+    try:
+        tree = ET.fromstring(_read_text(f"{root}/{name}"))
     except ET.ParseError as err:
         raise InputError(f"'{name}' of product '{path}' is not valid XML ({err}): is the product complete?") from None
     baseline = next((e.text for e in tree.iter() if e.tag.endswith("PROCESSING_BASELINE")), None)
+    tag = (sensor.offsets or {}).get("metadata")
+    offsets = _offsets(tree, tag, sensor, name, path) if tag else {}
+    number = _baseline_number(baseline, path)
+    needs = bool(tag) and number is not None and number >= _OFFSET_BASELINE
+    return offsets, baseline, name, needs
+
+
+def _offsets(tree, tag: str, sensor: Sensor, name: str, path: str) -> Dict[str, float]:
+    """Each band's offset from the elements ``tag`` (``<RADIO_ADD_OFFSET band_id="1">-1000</...>``)."""
     by_id = {b.id: b.name for b in sensor.bands if b.id is not None}
     offsets = {}
-    tag = (sensor.offsets or {}).get("metadata")
-    if tag:
-        for element in tree.iter():
-            if element.tag.endswith(tag) and element.get("band_id") is not None:
-                band = by_id.get(int(element.get("band_id")))
-                if band is not None:
-                    offsets[band] = float(element.text)
-    return offsets, baseline
+    for element in tree.iter():
+        if not element.tag.endswith(tag) or element.get("band_id") is None:
+            continue
+        text, ident = (element.text or "").strip(), element.get("band_id").strip()
+        known = ident.isdigit()
+        band = by_id.get(int(ident)) if known else None
+        if known and band is None:
+            continue  # a band this sensor description does not read
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if band is None or not math.isfinite(value):
+            raise InputError(f"'{name}' of product '{path}' has a damaged {tag} (band_id \"{ident}\": "
+                             f"\"{text}\"), so its pixel values cannot be put right: download the product again")
+        offsets[band] = value
+    return offsets
+
+
+def _check_offsets(product: "Product", bands: Sequence[Band]) -> None:
+    """Refuse bands whose values carry an offset the metadata does not give (they would read 1000 too high)."""
+    lacking = [b.name for b in bands if product.needs_offsets and b.name not in product.offsets]
+    if lacking:
+        tag = (product.sensor.offsets or {}).get("metadata", "offset")
+        raise InputError(f"product '{product.path}' (processing baseline {product.baseline or 'from 04.00'}) gives no "
+                         f"{tag} for band(s) {', '.join(lacking)} in '{product.metadata_file}': without it their "
+                         "values would read 1000 too high; download the product again (its metadata is incomplete)")
 
 
 def parse_bands(text: Optional[str]) -> Optional[List[str]]:
@@ -207,15 +252,17 @@ def product_bands(product: Product, names: Sequence[str]) -> Tuple[Band, ...]:
     if product.id is not None:
         _check_item_bands(product, names)
     bands = product.sensor.select(names)
-    missing = [b.name for b in bands if b.name not in product.files]
+    missing = [b for b in bands if b.name not in product.files]
     if missing:
-        raise InputError(f"product '{product.path}' has no file for band(s) {', '.join(missing)} "
-                         f"({product.sensor.bands[0].file.rsplit('/', 1)[0]}/...): is the download complete?")
+        expected = ", ".join(f"{b.name}: {b.file}" for b in missing)
+        raise InputError(f"product '{product.path}' has no file for band(s) {', '.join(b.name for b in missing)} "
+                         f"(looked for {expected}): is the download complete?")
     resolutions = sorted({b.resolution for b in bands})
     if len(resolutions) > 1:
         groups = "; ".join(f"{r:g} m: {', '.join(b.name for b in bands if b.resolution == r)}" for r in resolutions)
         raise InputError(f"--bands mixes resolutions ({groups}): one image holds one resolution; give the bands of "
                          "one resolution, or a model that takes several inputs")
+    _check_offsets(product, bands)
     return bands
 
 
@@ -291,7 +338,8 @@ def stack(product: Product, names: Sequence[str]) -> str:
         metadata["SR4RS_STAC_ITEM"] = product.path
     stem = (product.id or os.path.splitext(product.name)[0]) + "_" + "-".join(b.name for b in bands)
     where = product.path if product.id is not None else os.path.abspath(product.path)
-    return _write_vrt(f"{where}|{s.name}|{','.join(b.name for b in bands)}", stem, first, xml, metadata)
+    vrt = _write_vrt(f"{where}|{s.name}|{','.join(b.name for b in bands)}", stem, first, xml, metadata)
+    return name_virtual(vrt, f"'{product.path}' (bands {', '.join(b.name for b in bands)})")
 
 
 def _check_crs(product: Product, bands: Sequence[Band], grids: Sequence[dict]) -> None:
@@ -335,8 +383,9 @@ def select_bands(path: str, names: Sequence[str]) -> str:
                              band.GetNoDataValue(), band.GetNoDataValue(), 0.0,
                              scale if scale not in (None, 1.0) else None, offset if offset not in (None, 0.0) else None))
     stem = os.path.splitext(os.path.basename(path))[0] + "_" + "-".join(n.replace(" ", "") for n in names)
-    return _write_vrt(f"{os.path.abspath(path)}|{','.join(map(str, indexes))}", stem, grid, xml,
-                      dict(ds.GetMetadata() or {}))
+    vrt = _write_vrt(f"{os.path.abspath(path)}|{','.join(map(str, indexes))}", stem, grid, xml,
+                     dict(ds.GetMetadata() or {}))
+    return name_virtual(vrt, f"{shown(path)} (bands {', '.join(names)})")
 
 
 def resolve(path: str, bands: Optional[Sequence[str]] = None, sensor: Optional[str] = None) -> str:
@@ -389,6 +438,7 @@ def nest(coarse: str, fine: str) -> str:
           f"{os.path.splitext(os.path.basename(coarse))[0]}.vrt"
     if gdal.VSIStatL(out) is not None:  # made already for this pair (a command checks its inputs more than once)
         return out
+    name_virtual(out, shown(coarse))
     bounds = (nx0, ny0 + py * src.RasterYSize, nx0 + px * src.RasterXSize, ny0) if py < 0 else \
         (nx0, ny0, nx0 + px * src.RasterXSize, ny0 + py * src.RasterYSize)
     gdal.Warp(out, src, format="VRT", outputBounds=bounds, xRes=abs(px), yRes=abs(py), resampleAlg="cubic",
@@ -428,4 +478,4 @@ def crop(path: str, width: int, height: int) -> str:
     stem = os.path.splitext(os.path.basename(path))[0]
     out = f"{_VSIMEM}/{hashlib.sha1(f'{path}|{width}|{height}'.encode()).hexdigest()[:16]}/{stem}.vrt"
     gdal.Translate(out, ds, format="VRT", srcWin=[0, 0, width, height])
-    return out
+    return name_virtual(out, shown(path))
