@@ -17,15 +17,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import InputError, OutputError
+from ..errors import InputError, OutputError, shown
 from ..geo.degrade import degrade, lr_margin
 from ..geo.dtypes import cast_clipped
 from ..geo.nodata import representable, resolve_nodata, valid_pixels
-from ..geo.pairs import PIXEL_GRID, Grid, check_pair
 from ..geo.patches import check_val_fraction, grid_windows, split_indices
 from ..geo.windows import Window, pad_to
 from ..io.files import check_output_path, remove_quietly
 from ..io.geotiff import GeoTiffSink
+from ..io.grids import check_stack
 from ..io.paths import Read, Target, check_targets, json_with_keys, raster_reads, raster_with_metadata
 from ..io.patches import SET_MANIFEST, patches_creation_options, patches_spec, write_set_manifest
 from ..io.rasters import GdalSource, read_info
@@ -66,27 +66,9 @@ class FusionPlan:
 
 
 def _group_factors(infos: Sequence[RasterInfo]) -> List[int]:
-    """Each image's pixel size in units of the first's: a whole number, the grids sharing their corner."""
-    first = infos[0]
-    factors = [1]
-    for before, info in zip(infos, infos[1:]):
-        if before.geotransform and info.geotransform and abs(info.geotransform[1]) <= abs(before.geotransform[1]):
-            raise InputError(f"the images must go from the finest resolution to the coarsest: '{info.path}' "
-                             f"({abs(info.geotransform[1]):g}) comes after '{before.path}' ({abs(before.geotransform[1]):g})")
-        if info.geotransform is None or first.geotransform is None:
-            factor = round(first.width / info.width) if info.width else 0
-        else:
-            geometry = check_pair(Grid(info.width, info.height, info.geotransform, f"'{info.path}'"),
-                                  Grid(first.width, first.height, first.geotransform, f"'{first.path}'"))
-            if geometry.col_offset or geometry.row_offset:
-                raise InputError(f"'{info.path}' does not start at the corner of '{first.path}': give the bands of "
-                                 "one area at their native resolutions")
-            factor = geometry.ratio
-        if factor <= factors[-1]:
-            raise InputError(f"the images must go from the finest resolution to the coarsest: '{info.path}' is "
-                             f"{factor} times coarser than '{first.path}', after one {factors[-1]} times coarser")
-        factors.append(factor)
-    return factors
+    """Each image's pixel size in units of the first's (``sr4rs.io.grids.check_stack``: georeferenced, one CRS,
+    nested grids from one corner, finest first)."""
+    return check_stack(infos)
 
 
 def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional[int] = None,
@@ -125,8 +107,13 @@ def plan_fusion_extraction(paths: Sequence[str], patch_size: int, step: Optional
             windows += placed
             shifts += [(a, b)] * len(placed)
     if not windows and not allow_empty:
+        fit = min(width, height) // unit * unit
+        if fit < unit:
+            raise InputError(f"the images are too small for Wald's protocol: {shown(infos[0].path)} "
+                             f"({infos[0].width} x {infos[0].height} pixels) degraded by {d} is {width} x {height} "
+                             f"pixels, less than the smallest patch ({unit} pixels): give a larger area")
         raise InputError(f"no patch of {patch_size} pixels fits the degraded image ({width} x {height} pixels at "
-                         f"{d} times the finest pixel size): lower --patch-size")
+                         f"{d} times the finest pixel size): lower --patch-size (to {fit} at most)")
     return FusionPlan(tuple(paths), infos, tuple(factors), int(patch_size), tuple(windows),
                       tuple(resolve_nodata(i.nodata, nodata) for i in infos), tuple(originals),
                       tuple(shifts) if phases > 1 else (), int(phases))

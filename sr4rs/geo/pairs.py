@@ -123,6 +123,35 @@ def check_pair(lr: Grid, hr: Grid, unit: str = "m") -> PairGeometry:
     return PairGeometry(rx, -int(round(col)), -int(round(row)), lr, hr)
 
 
+def check_nesting(coarse: Grid, fine: Grid, unit: str = "m") -> int:
+    """How many times coarser ``coarse`` is than ``fine`` when its pixels are unions of ``fine``'s from the same
+    corner: the rule of images of one area at several resolutions (a fusion model's inputs, a fusion patch set's
+    images, same CRS assumed). An InputError in those words otherwise: it is the coarser image that is off."""
+    _check_north_up(coarse)
+    _check_north_up(fine)
+    cx0, cdx, _, cy0, _, cdy = coarse.geotransform
+    fx0, fdx, _, fy0, _, fdy = fine.geotransform
+    if (cdy > 0) != (fdy > 0):
+        raise InputError(f"{coarse.name} and {fine.name} have opposite row directions (pixel heights {cdy:g}, "
+                         f"{fdy:g}): warp both north-up (gdalwarp)")
+    rx, ry = abs(cdx) / abs(fdx), abs(cdy) / abs(fdy)
+    whole = round(rx)
+    if whole <= 1 or any(abs(r - whole) > _RATIO_TOLERANCE * r for r in (rx, ry)):
+        order = " (give the images from the finest resolution to the coarsest)" if rx <= 1 else ""
+        raise InputError(f"{coarse.name} has {abs(cdx):.6g} x {abs(cdy):.6g} {unit} pixels and {fine.name} "
+                         f"{abs(fdx):.6g} x {abs(fdy):.6g} {unit}: a coarser image's pixels must be a whole number "
+                         f"(2 or more) of the finest image's{order}; give the bands at their native resolutions")
+    check_overlap(coarse, fine)
+    dx, dy = cx0 - fx0, cy0 - fy0  # the coarse corner from the fine one, in map units
+    if max(abs(dx / fdx), abs(dy / fdy)) > _ALIGN_TOLERANCE:
+        raise InputError(f"{coarse.name} does not start at the corner of {fine.name}: its corner is "
+                         f"{dx:+.6g} x {dy:+.6g} {unit} away ({dx / abs(fdx):+.3g} x {dy / abs(fdy):+.3g} fine "
+                         f"pixels): give the bands of one area as the product delivers them, or resample "
+                         f"{coarse.name} onto a grid starting at that corner (gdalwarp -te with its bounds and -tr "
+                         f"{abs(cdx):g} {abs(cdy):g})")
+    return int(whole)
+
+
 def nesting_shift(coarse: Grid, fine: Grid) -> Tuple[float, float]:
     """How far (in map units, x and y) the coarse grid's origin must move for its pixels to be unions of the fine
     grid's pixels, when the grids are half a fine pixel apart: products that register the centres of their bands'

@@ -13,11 +13,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import InputError
-from ..geo.dtypes import resolve_encoding
+from ..errors import InputError, shown
+from ..geo.dtypes import resolve_encoding, stored_type
 from ..geo.nodata import check_nodata_fits, resolve_nodata
-from ..geo.pairs import Grid, check_pair
 from ..geo.windows import Tile, tile_grid
+from ..io.grids import check_stack
 from ..io.source import RasterInfo
 from ..model.load import LoadedModel
 
@@ -104,28 +104,31 @@ def _check_bands(infos: Sequence[RasterInfo], model: LoadedModel) -> None:
         expected = model_input.nbands or (len(model_input.spec.bands) or None)
         if expected is not None and info.count != expected:
             names = ", ".join(model_input.spec.bands) if model.has_metadata else f"{expected} bands"
-            raise InputError(f"input '{info.path}' has {info.count} band(s) but the model expects {expected} "
+            raise InputError(f"input {shown(info.path)} has {info.count} band(s) but the model expects {expected} "
                              f"({names}): stack the right bands in that order (e.g. gdalbuildvrt -separate)")
 
 
 def _check_grids(infos: Sequence[RasterInfo], model: LoadedModel, out_width: int, out_height: int) -> None:
-    """Every input covers the output's ground on its own grid: ceil(output size / factor) pixels, the
-    same origin, pixels the factors' ratio larger than the finest input's."""
+    """Every input covers the output's ground on its own grid: ceil(output size / factor) pixels, and the inputs
+    together as ``check_stack`` wants them (georeferenced, one CRS, nested from one corner), each as many times
+    coarser than the finest as the model says."""
     fine, fine_factor = infos[0], model.inputs[0].spec.factor
     for info, model_input in zip(infos[1:], model.inputs[1:]):
         f = model_input.spec.factor
         size = (-(-out_width // f), -(-out_height // f))
         if (info.width, info.height) != size:
-            raise InputError(f"input '{info.path}' is {info.width} x {info.height} pixels but the model's "
-                             f"'{model_input.spec.name}' input, {f // fine_factor} times coarser than '{fine.path}', "
-                             f"must be {size[0]} x {size[1]}: give the bands of the same area at their native "
-                             "resolutions")
-        if fine.geotransform and info.geotransform and f != fine_factor:
-            geometry = check_pair(Grid(info.width, info.height, info.geotransform, f"input '{info.path}'"),
-                                  Grid(fine.width, fine.height, fine.geotransform, f"input '{fine.path}'"))
-            if geometry.ratio * fine_factor != f or geometry.col_offset or geometry.row_offset:
-                raise InputError(f"input '{info.path}' is not on the grid of '{fine.path}' {f // fine_factor} times "
-                                 "coarser from the same corner: give the bands of one product, unresampled")
+            raise InputError(f"input {shown(info.path)} is {info.width} x {info.height} pixels but the model's "
+                             f"'{model_input.spec.name}' input, {f // fine_factor} times coarser than "
+                             f"{shown(fine.path)}, must be {size[0]} x {size[1]}: give the bands of the same area at "
+                             "their native resolutions")
+    if len(infos) < 2:
+        return
+    for info, factor, model_input in zip(infos[1:], check_stack(infos)[1:], model.inputs[1:]):
+        if factor * fine_factor != model_input.spec.factor:
+            raise InputError(f"input {shown(info.path)} is {factor} times coarser than {shown(fine.path)} but the "
+                             f"model's '{model_input.spec.name}' input is {model_input.spec.factor // fine_factor} "
+                             f"times coarser: give the bands {', '.join(model_input.spec.bands)} at their native "
+                             "resolution")
 
 
 def _check_range(flag: str, value: Optional[int], low: int, high: int, what: str) -> None:
@@ -140,6 +143,22 @@ def check_options(options: ApplyOptions) -> None:
     _check_range("--ts", options.tile_size, 1, MAX_TILE_SIZE, "output pixels (default 512)")
     _check_range("--pad", options.pad, 0, MAX_PAD, "output pixels (default: the model's margin)")
     _check_range("--batch-size", options.batch_size, 1, MAX_BATCH_SIZE, "tiles per model call (default: automatic)")
+
+
+def check_tiling(metadata, options: ApplyOptions) -> None:
+    """``--ts`` and ``--pad`` against a model's grid (multiples of every input's factor), from its metadata: before
+    the model is loaded (``plan_apply`` checks the same for models without metadata)."""
+    if metadata is None:
+        return
+    if options.tile_size is not None:
+        resolve_tile(options.tile_size, metadata.grid_unit, options.tile_size)
+    if options.pad is not None:
+        _check_pad(int(options.pad), metadata.grid_unit)
+
+
+def _check_pad(pad: int, unit: int) -> None:
+    if pad < 0 or pad % unit:
+        raise InputError(f"--pad {pad} must be a non-negative multiple of {unit} (the model's scale factor)")
 
 
 def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_only: bool = False) -> ApplyPlan:
@@ -160,7 +179,7 @@ def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_on
     inputs = tuple(InputPlan(m.spec.name, m.spec.factor, info.width, info.height,
                              resolve_nodata(info.nodata, options.nodata, meta.nodata))
                    for info, m in zip(infos, model.inputs))
-    out_dtype = resolve_encoding(options.encoding, np.result_type(*[info.dtype for info in infos]))
+    out_dtype = stored_type(resolve_encoding(options.encoding, np.result_type(*[info.dtype for info in infos])))
     nodata = inputs[0].nodata
     check_nodata_fits(nodata, out_dtype)
     return ApplyPlan(scale=model.scale, tile=tile, pad=pad, crop=crop, batch_size=batch, nodata=nodata,
@@ -177,8 +196,7 @@ def resolve_pad(model: LoadedModel, pad: Optional[int], exported_only: bool = Fa
             cropped = sorted(p for p in model.pads if p > 0)
             pad = next((p for p in cropped if p >= pad), cropped[-1] if cropped else pad)
     pad = int(pad)
-    if pad < 0 or pad % unit:
-        raise InputError(f"--pad {pad} must be a non-negative multiple of {unit} (the model's scale factor)")
+    _check_pad(pad, unit)
     if exported_only and pad not in model.pads:
         raise InputError(f"--pad {pad} is not one of the model's cropped outputs "
                          f"({', '.join(map(str, model.pads))}); OTBTF needs one of them")

@@ -127,3 +127,22 @@ def _transform_point(transform, x: float, y: float) -> Tuple[float, float]:
 def crs_unit(wkt: str) -> str:
     """The linear unit of a CRS as messages name it: ``m``, ``degrees``, or ``map units``."""
     return _unit(_srs(wkt))
+
+
+def crs_name(wkt: str) -> str:
+    """A CRS as messages name it: ``WGS 84 / UTM zone 18N (EPSG:32618)``, or ``no CRS``."""
+    return _crs_name(_srs(wkt))
+
+
+def same_crs(a: str, b: str) -> bool:
+    """Whether two CRSs (WKT) are the same (two empty ones are)."""
+    sa, sb = _srs(a), _srs(b)
+    return (sa is None and sb is None) or (sa is not None and sb is not None and bool(sa.IsSame(sb)))
+
+
+def crs_code(wkt: str) -> str:
+    """A CRS as gdalwarp -t_srs takes it: ``EPSG:32618`` (a CRS without code: a placeholder for its WKT)."""
+    srs = _srs(wkt)
+    code = srs.GetAuthorityCode(None) if srs is not None else None
+    name = srs.GetAuthorityName(None) if srs is not None else None
+    return f"{name}:{code}" if code and name else "'<the WKT of its CRS>'"

@@ -83,7 +83,9 @@ def test_nodata_in_a_coarse_input_masks_the_fine_pixels_it_covers(fusion_model):
     coarse = read(S2_20M).astype(np.float32)
     coarse[10, 20] = np.nan  # one 20 m pixel, every band
     coarse[30, 5, 2] = np.inf  # one band of another: not finite, never data
-    sink, _ = _run_memory([_memory(S2_10M), MemorySource(coarse)], model, encoding="float32", tile_size=32)
+    grid = gdal.Open(S2_20M)
+    coarse = MemorySource(coarse, geotransform=grid.GetGeoTransform(), projection=grid.GetProjection())
+    sink, _ = _run_memory([_memory(S2_10M), coarse], model, encoding="float32", tile_size=32)
     hole = np.zeros((99, 127), bool)
     hole[20:22, 40:42] = hole[60:62, 10:12] = True
     assert np.isnan(sink.array[hole]).all()
@@ -94,6 +96,9 @@ def test_inputs_on_other_grids_are_refused(fusion_model):
     model = api.load_model(fusion_model)
     with pytest.raises(api.InputError, match="must be 64 x 50"):
         _run_memory([_memory(S2_10M), MemorySource(read(S2_20M)[:40])], model)
+    with pytest.raises(api.InputError, match="'<memory>' has no geotransform and no CRS, so its place against "
+                       "'<memory>' cannot be checked: give MemorySource its geotransform and projection"):
+        _run_memory([_memory(S2_10M), MemorySource(read(S2_20M))], model)  # a coarse array placed nowhere
     with pytest.raises(api.InputError, match="takes 2"):
         _run_memory([_memory(S2_10M)], model)
     with pytest.raises(api.InputError, match="--ts 33 must be a positive multiple of the scale factor 2"):
