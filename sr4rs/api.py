@@ -25,17 +25,17 @@ from .evaluation.scenes import (SceneRow, check_scene_reports, format_summary, p
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.blocks import copy_blocks, fingerprint, plan_blocks
 from .inference.engine import ApplyReport, output_spec, run_apply, runtime_label
-from .inference.plan import ApplyOptions, ApplyPlan, check_options, plan_apply
+from .inference.plan import ApplyOptions, ApplyPlan, check_options, check_tiling, plan_apply
 from .io import catalog
 from .io.drivers import DRIVERS, gdal_summary
 from .io.extended import writer_name
-from .io.files import check_output_path, remove_quietly
+from .io.files import StagedFile, remove_quietly
 from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
 from .io.products import check_bands, is_product, nest, open_product, parse_bands, resolve as resolve_bands
 from .io.sensors import Sensor, get_sensor, match_bands, sensors
 from .io.scenes import SceneFiles, read_scene_lists
-from .io.paths import Read, Target, check_targets, png_file, raster_reads, raster_with_metadata
+from .io.paths import Read, Target, check_targets, check_writes, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .geo.windows import Window
 from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
@@ -77,6 +77,7 @@ __all__ = [
     "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx", "describe_for_planning",
     # what this installation can do (sr4rs doctor)
     "DRIVERS", "gdal_summary", "tensorflow_summary",
+    "AllBandsInputs", "apply_all_bands", "check_all_bands",
 ]
 
 
@@ -162,24 +163,24 @@ def input_pixels(inputs: Union[str, Sequence[str]]) -> int:
     return info.width * info.height
 
 
-def check_apply_paths(infos: Sequence[RasterInfo], model_path: str, output: str, quicklook: Optional[str],
-                      overwrite: bool, originals: Sequence[str] = (), item: bool = False) -> None:
-    """The output, the quicklook and the STAC item (``item``), checked before any work: not an input (nor a file
-    of one, nor inside the model's folder or a product), not each other, replaced only when they are an earlier
-    apply output, PNG and item."""
+def check_apply_paths(infos: Sequence[RasterInfo], model_path: Union[str, Sequence[str]], output: str,
+                      quicklook: Optional[str], overwrite: bool, originals: Sequence[str] = (), item: bool = False) -> None:
+    """The output, the quicklook and the STAC item (``item``), checked before any work (``sr4rs.io.paths.check_writes``,
+    the check every writer of an image goes through): not an input (nor a file of one, nor inside the model's
+    folder or a product), not each other, replaced only when they are an earlier apply output, PNG and item, in a
+    folder that exists and takes files."""
     reads = [r for info in infos for r in raster_reads(info.files or (info.path,), "--input")]
     reads += [Read(p.split("#", 1)[0] if "#" in p and not os.path.exists(p) else p, "--input") for p in originals]
-    if model_path and os.path.isdir(model_path):
-        reads.append(Read(model_path, "--savedmodel"))
+    for path in [model_path] if isinstance(model_path, str) else model_path:
+        if path and os.path.isdir(path):
+            reads.append(Read(path, "--savedmodel"))
     targets = [Target(output, "--output", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))]
     if quicklook:
         targets.append(Target(quicklook, "--quicklook", "PNG quicklook", png_file))
     if item:
         _check_georeferenced(infos[0], "--stac")
         targets.append(Target(catalog.item_path(output), "--stac", "STAC item of sr4rs apply", catalog.is_sr4rs_item))
-    check_targets(targets, reads, overwrite)
-    for target in targets:
-        check_output_path(target.path, target.flag)
+    check_writes(targets, reads, overwrite)
 
 
 def _check_georeferenced(info: RasterInfo, flag: str) -> None:
@@ -221,9 +222,14 @@ def order_inputs(inputs: Union[str, Sequence[str]], bands: Optional[Sequence[str
     named (band descriptions) go into a model that names its bands by those names, in the model's order; names
     that cannot be matched are refused, naming both lists (``bands`` too are put in the model's order)."""
     paths = _paths(inputs)
+    product = len(paths) == 1 and (sensor is not None or is_product(paths[0]))
+    if bands and metadata is not None and len(metadata.inputs) > 1:
+        groups = "; ".join(f"{spec.name}: {', '.join(spec.bands)}" for spec in metadata.inputs)
+        raise InputError(f"the model takes {len(metadata.inputs)} inputs and names their bands ({groups}): drop --bands"
+                         + ("" if product else " and give one --input per model input, finest first"))
     if bands and len(paths) > 1:
         raise InputError("--bands picks bands of one input: give one --input with it (or a product alone)")
-    if len(paths) == 1 and not bands and metadata is not None and (sensor or is_product(paths[0])):
+    if product and not bands and metadata is not None:
         check_bands(paths[0], metadata.input_bands, sensor)
         return _nested([resolve_bands(paths[0], spec.bands, sensor) for spec in metadata.inputs]), []
     resolved = [resolve_bands(p, bands, sensor) for p in paths]
@@ -320,6 +326,7 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
     infos = [read_info(p) for p in paths]
     check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals, options.writes_item)
     check_options(options)
+    check_tiling(metadata, options)
     return ApplyInputs(tuple(paths), tuple(infos), model_path, tuple(([chosen] if chosen else []) + notes))
 
 
@@ -431,50 +438,103 @@ def train(config: TrainConfig, on_step: Optional[StepCallback] = None,
     return _train(config, on_step, cancel)
 
 
-def apply_all_bands(product: str, output: str, models: Sequence[Union[str, LoadedModel]],
-                    options: ApplyOptions = ApplyOptions(), *, sensor: Optional[str] = None,
-                    backend: str = "native", precision: Optional[str] = None,
-                    progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
-    """Every band of ``product`` at the finest resolution in one GeoTIFF: the finest bands as they are, and the
-    bands each fusion model in ``models`` brings to the finest grid (e.g. ``s2-20m-x2`` and ``s2-60m-x6``), in
-    the sensor's band order. Each model's result is made beside ``output`` under a temporary name, and the
-    whole is assembled once they are all done."""
-    from .io.assemble import assemble_bands
+@dataclass(frozen=True)
+class AllBandsInputs:
+    """An ``apply_all_bands`` checked: the product's finest bands (what GDAL reads, their names), each model's
+    folder and metadata, the sensor's band order, and the output and quicklook resolved."""
 
+    fine: str
+    fine_bands: Tuple[str, ...]
+    model_paths: Tuple[str, ...]
+    metadata: Tuple[ModelMetadata, ...]
+    order: Tuple[str, ...]
+    output: str
+    options: ApplyOptions
+
+
+def _fusion_metadata(models: Sequence[Union[str, Runtime]]) -> Tuple[List[str], List[ModelMetadata]]:
+    """Each model's folder and metadata (no TensorFlow), all fusion models on one set of fine bands."""
+    if not models:
+        raise InputError("--all-bands takes fusion models: e.g. --model s2-20m-x2 --model s2-60m-x6")
+    paths = [m.path if isinstance(m, Runtime) else resolve_model(m) for m in models]
+    for model, path in zip(models, paths):
+        if not isinstance(model, Runtime):
+            check_model_dir(path)
+    metas = [m.metadata if isinstance(m, Runtime) else read_metadata(p) for m, p in zip(models, paths)]
+    for path, meta in zip(paths, metas):
+        if meta is None or len(meta.inputs) < 2 or meta.inputs[0].factor != 1:
+            raise InputError(f"--all-bands takes fusion models (several inputs, the finest on the output's grid), but "
+                             f"'{path}' is not one: e.g. --model s2-20m-x2 --model s2-60m-x6")
+    if any(m.inputs[0].bands != metas[0].inputs[0].bands for m in metas):
+        raise InputError("the models' finest inputs differ: give fusion models made for one set of fine bands")
+    return paths, metas
+
+
+def check_all_bands(product: str, output: str, models: Sequence[Union[str, Runtime]],
+                    options: ApplyOptions = ApplyOptions(), quicklook: Optional[str] = None,
+                    sensor: Optional[str] = None) -> AllBandsInputs:
+    """Everything ``apply_all_bands`` checks before loading a model (no TensorFlow): the product and every
+    model's bands in it, the output and the quicklook (as ``apply`` checks its own), the options against every
+    model (``--ts`` and ``--pad`` multiples of each one's grid), each model's inputs on their grids."""
     output, options = resolve_output(output, options)
     if not (os.path.isdir(product) or is_product(product) or sensor):
         raise InputError(f"--all-bands takes one product (a .SAFE folder or .zip, a Landsat folder), not '{product}'")
-    check_runtime(backend, precision)
-    loaded = [m if isinstance(m, Runtime) else load_model(m, backend=backend, precision=precision) for m in models]
-    if not loaded or any(len(m.inputs) < 2 or m.inputs[0].spec.factor != 1 for m in loaded):
-        raise InputError("--all-bands takes fusion models (several inputs, the finest on the output's grid): "
-                         "e.g. --model s2-20m-x2 --model s2-60m-x6")
-    fine = loaded[0].inputs[0].spec.bands
-    if any(m.inputs[0].spec.bands != fine for m in loaded):
-        raise InputError("the models' finest inputs differ: give fusion models made for one set of fine bands")
-    order = [b.name for b in open_product(product, sensor).sensor.bands]
-    parts = [(resolve_bands(product, fine, sensor), fine)]
-    check_apply_paths([read_info(parts[0][0])], "", output, None, options.overwrite, [product] +
-                      [m.path for m in loaded], options.writes_item)
+    paths, metas = _fusion_metadata(models)
+    order = tuple(b.name for b in open_product(product, sensor).sensor.bands)
+    fine_bands = tuple(metas[0].inputs[0].bands)
+    fine = resolve_bands(product, fine_bands, sensor)
+    groups = [open_inputs(product, None, sensor, meta) for meta in metas]
+    infos = [read_info(p) for group in groups for p in group]
+    check_apply_paths(infos, paths, output, quicklook, options.overwrite, [product], options.writes_item)
     check_options(options)
-    temporaries = []
-    try:
-        for i, model in enumerate(loaded):
-            tmp = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.model{i}.partial.tif")
-            temporaries.append(tmp)
-            apply(product, tmp, model, replace(options, overwrite=True, stac=False), sensor=sensor,
-                  progress=progress, cancel=cancel)
-            parts.append((tmp, model.metadata.output_bands))
-        width, height = assemble_bands(parts, order, output, options)
-        if options.writes_item:
-            from . import __version__
+    for path, meta in zip(paths, metas):
+        try:
+            check_tiling(meta, options)
+        except InputError as err:
+            raise InputError(f"model '{os.path.basename(os.path.normpath(path))}': {err}") from None
+    return AllBandsInputs(fine, fine_bands, tuple(paths), tuple(metas), order, output, options)
 
-            catalog.write_output_item(output, "+".join(m.name for m in loaded), max(m.scale for m in loaded),
-                                      sources=stac_inputs(product), cog=options.cog, version=__version__)
-        return ApplyReport(output, width, height, 1, 0, 0, 0.0, 0.0)
+
+def apply_all_bands(product: str, output: str, models: Sequence[Union[str, Runtime]],
+                    options: ApplyOptions = ApplyOptions(), *, quicklook: Optional[str] = None,
+                    sensor: Optional[str] = None, backend: str = "native", precision: Optional[str] = None,
+                    progress: Optional[Progress] = None, cancel: Optional[CancelToken] = None) -> ApplyReport:
+    """Every band of ``product`` at the finest resolution in one GeoTIFF: the finest bands as they are, and the
+    bands each fusion model in ``models`` brings to the finest grid (e.g. ``s2-20m-x2`` and ``s2-60m-x6``), in
+    the sensor's band order, tagged as an apply output (SR4RS_MODEL, SR4RS_SCALE); ``quicklook``: also a PNG.
+    Everything is checked, and every model loaded and planned, before the first runs. Each model's result is
+    made beside ``output`` under a temporary name of this run's own, and the whole assembled once all are done."""
+    from .io.assemble import assemble_bands
+
+    checked = check_all_bands(product, output, models, options, quicklook, sensor)
+    output, options = checked.output, checked.options
+    check_runtime(backend, precision)
+    loaded = [m if isinstance(m, Runtime) else load_runtime(p, backend, precision)
+              for m, p in zip(models, checked.model_paths)]
+    for model in loaded:  # every model's plan (tiles, margins, grids) before the first model runs
+        plan_apply([read_info(p) for p in open_inputs(product, None, sensor, model.metadata)], model, options)
+    parts = [(checked.fine, checked.fine_bands)]
+    temporaries = [StagedFile(output, overwrite=True, tag=f"model{i}.partial") for i in range(len(loaded))]
+    try:
+        for model, tmp in zip(loaded, temporaries):
+            apply(product, tmp.tmp, model, replace(options, overwrite=True, stac=False), sensor=sensor,
+                  progress=progress, cancel=cancel)
+            parts.append((tmp.tmp, model.metadata.output_bands))
+        tags = {**read_info(checked.fine).metadata, "SR4RS_MODEL": ",".join(m.name for m in loaded),
+                "SR4RS_SCALE": ",".join(str(m.scale) for m in loaded),
+                "SR4RS_BANDS": ",".join(b for b in checked.order if any(b in names for _, names in parts))}
+        width, height = assemble_bands(parts, checked.order, output, options, tags)
     finally:
         for tmp in temporaries:
-            remove_quietly(tmp)
+            tmp.abort()
+    if quicklook:
+        write_quicklook(output, quicklook)
+    if options.writes_item:
+        from . import __version__
+
+        catalog.write_output_item(output, "+".join(m.name for m in loaded), max(m.scale for m in loaded),
+                                  sources=stac_inputs(product), cog=options.cog, quicklook=quicklook, version=__version__)
+    return ApplyReport(output, width, height, 1, 0, 0, 0.0, 0.0)
 
 
 # --- many scenes, and scenes cut into blocks: the steps a scheduler runs (sr4rs.integrations.dask_apply) ----------
@@ -500,19 +560,19 @@ def scene_output(scene: str, output_dir: str, scale: int) -> str:
     return os.path.join(output_dir, f"{scene_name(scene)}_x{scale}.tif")
 
 
-def expand_scenes(patterns: Sequence[str]) -> List[str]:
-    """Scenes, products and glob patterns (``'/data/S2*.SAFE'``) as a list of paths, in the order given."""
+def _expanded(patterns: Sequence[str]) -> List[Tuple[str, bool]]:
+    """Each scene, and whether a glob pattern found it."""
     import glob
 
-    scenes: List[str] = []
+    scenes: List[Tuple[str, bool]] = []
     for pattern in patterns:
         if glob.has_magic(pattern) and not os.path.exists(pattern):
             found = sorted(glob.glob(pattern))
             if not found:
                 raise InputError(f"no scene matches '{pattern}': check the pattern (quote it so that sr4rs expands it)")
-            scenes.extend(s for f in found for s in _items_of(f))
+            scenes.extend((s, True) for f in found for s in _items_of(f))
         else:
-            scenes.extend(_items_of(pattern))
+            scenes.extend((s, False) for s in _items_of(pattern))
     if not scenes:
         raise InputError("no scene given: pass scenes, products or a glob pattern")
     return scenes
@@ -524,6 +584,21 @@ def _items_of(scene: str) -> List[str]:
 
     found = expand(scene)
     return found if found is not None else [scene]
+
+
+def expand_scenes(patterns: Sequence[str]) -> List[str]:
+    """Scenes, products and glob patterns (``'/data/S2*.SAFE'``) as a list of paths, in the order given."""
+    return [scene for scene, _ in _expanded(patterns)]
+
+
+def _without_own_outputs(scenes: Sequence[Tuple[str, bool]], output_dir: str, factor: int) -> List[str]:
+    """The scenes, less those a pattern found that are this job's outputs of other scenes (an earlier run wrote
+    them beside the scenes): running the same command again resumes the job rather than refuse them."""
+    from .io.paths import apply_output
+
+    outputs = {os.path.realpath(scene_output(s, output_dir, factor)) for s, _ in scenes}
+    return [s for s, globbed in scenes
+            if not (globbed and os.path.realpath(s) in outputs and apply_output(s) is not None)]
 
 
 @dataclass(frozen=True)
@@ -555,11 +630,12 @@ def check_scenes(scenes: Sequence[str], output_dir: str, model: Optional[str] = 
     unless ``options.overwrite``). Makes ``output_dir`` if needed, once everything else is checked."""
     from .io.files import check_creatable_folder
 
-    scenes = expand_scenes(scenes)
-    model_path = _model_for([scenes[0]], model, bands, sensor)
+    found = _expanded(scenes)
+    model_path = _model_for([found[0][0]], model, bands, sensor)
     check_model_dir(model_path)
     metadata = read_metadata(model_path)
     factor = metadata.scale if metadata is not None else (scale or 4)
+    scenes = _without_own_outputs(found, output_dir, factor)
     outputs = [scene_output(s, output_dir, factor) for s in scenes]
     seen: dict = {}
     for scene, output in zip(scenes, outputs):

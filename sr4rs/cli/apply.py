@@ -70,14 +70,21 @@ def run(args: argparse.Namespace, cancel=None) -> int:
 
 
 def _all_bands(args, api, models, options, cancel) -> int:
-    if len(args.input) != 1 or args.bands:
-        raise api.InputError("--all-bands takes one product as --input, and the models choose its bands: drop --bands")
+    if len(args.input) != 1:
+        raise api.InputError(f"--all-bands takes one product as --input (a .SAFE folder or .zip, a Landsat folder), "
+                             f"received {len(args.input)}: give the product alone")
+    if args.bands:
+        raise api.InputError("--all-bands takes every band of the product, and the models choose their inputs' bands: "
+                             "drop --bands")
+    # Checked at once, before TensorFlow starts.
+    api.check_runtime(args.backend, args.precision)
+    api.check_all_bands(args.input[0], args.output, models, options, args.quicklook, args.sensor)
     quiet_tensorflow()
-    report = api.apply_all_bands(args.input[0], args.output, models, options, sensor=args.sensor,
-                                 backend=args.backend, precision=args.precision, cancel=cancel)
-    print(f"wrote {report.output} ({report.width} x {report.height} pixels, every band)", file=sys.stderr)
-    if args.quicklook:
-        api.write_quicklook(report.output, args.quicklook)
+    report = api.apply_all_bands(args.input[0], args.output, models, options, quicklook=args.quicklook,
+                                 sensor=args.sensor, backend=args.backend,
+                                 precision=args.precision, cancel=cancel)
+    print(f"wrote {report.output} ({report.width} x {report.height} pixels, every band)"
+          + (f" and {args.quicklook}" if args.quicklook else ""), file=sys.stderr)
     return 0
 
 

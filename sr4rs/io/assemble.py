@@ -2,7 +2,8 @@
 given band order: a virtual raster over them, translated once into the output."""
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+import uuid
+from typing import Dict, Optional, Sequence, Tuple
 
 from ..errors import InputError, first_line
 from ._gdal import gdal
@@ -10,9 +11,11 @@ from .files import StagedFile, write_failure
 from .rasters import default_creation_options, read_info
 
 
-def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[str], output: str, options):
+def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[str], output: str, options,
+                   metadata: Optional[Dict[str, str]] = None):
     """``parts``: (raster, its band names) on one grid; ``order``: the band names, in the order wanted (names
-    not in any part are left out). Returns the output's width and height."""
+    not in any part are left out); ``metadata``: the output's dataset metadata. Returns the output's width and
+    height."""
     where = {}
     for path, names in parts:
         for index, name in enumerate(names):
@@ -22,8 +25,8 @@ def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[s
     grid = {(i.width, i.height, i.geotransform) for i in infos.values()}
     if len(grid) != 1:
         raise InputError("the bands to assemble are not on one grid: give the models of one product")
-    vrt = "/vsimem/sr4rs-assemble.vrt"
-    _vrt(vrt, bands)
+    vrt = f"/vsimem/sr4rs-assemble-{uuid.uuid4().hex}.vrt"  # one per run: runs in threads of one process
+    _vrt(vrt, bands, metadata or {})
     first = next(iter(infos.values()))
     dtype = None if options.encoding == "auto" else _gdal_type(options.encoding)
     staged = StagedFile(output, options.overwrite)
@@ -53,12 +56,14 @@ def _gdal_type(name: str) -> str:
     return gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(resolve_encoding(name, "float32"))))
 
 
-def _vrt(vrt: str, bands) -> None:
+def _vrt(vrt: str, bands, metadata: Dict[str, str]) -> None:
     """A VRT of ``bands`` ((name, raster, band index)), each keeping its description and nodata."""
     first = gdal.Open(bands[0][1])
     ds = gdal.GetDriverByName("VRT").Create(vrt, first.RasterXSize, first.RasterYSize, 0)
     ds.SetGeoTransform(first.GetGeoTransform())
     ds.SetProjection(first.GetProjection())
+    if metadata:
+        ds.SetMetadata(dict(metadata))
     for name, path, index in bands:
         source = gdal.Open(path)  # kept while its band is used: a band outliving its dataset crashes GDAL
         src = source.GetRasterBand(index)

@@ -6,6 +6,7 @@ onto the target in one step; a failure, an interruption or a cancel removes it.
 """
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import shutil
@@ -58,13 +59,24 @@ class StagedFile:
         self.tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.{tag}{ext}")
 
     def commit(self, source: Optional[str] = None) -> None:
-        """Rename the temporary file (or ``source``, another temporary name) onto the target."""
+        """Rename the temporary file (or ``source``, another temporary name) onto the target. Without
+        ``overwrite``, a target that appeared meanwhile (another run writing the same output) is kept and this
+        result dropped: the rename is a hard link, which fails rather than replace (atomic, unlike a test and a
+        rename); where the filesystem has no hard links, a test just before the rename."""
         source = source or self.tmp
         try:
-            if os.path.exists(self.path) and not self.overwrite:
-                raise FileExistsError(f"'{self.path}' appeared while writing")
-            os.replace(source, self.path)
+            if not self.overwrite and not os.path.isdir(source) and _link(source, self.path):
+                os.remove(source)
+            else:
+                if os.path.lexists(self.path) and not self.overwrite:
+                    raise FileExistsError(self.path)
+                os.replace(source, self.path)
             self.abort()  # side files GDAL wrote beside the temporary name (.aux.xml...)
+        except FileExistsError:
+            self.abort()
+            raise OutputError(f"'{self.path}' was written by another run (or program) while this one worked on it: "
+                              "that file is kept and this result dropped; remove it or pass --overwrite to replace it, "
+                              "or write elsewhere") from None
         except OSError as err:
             self.abort()
             raise write_failure(self.path, err.strerror or str(err)) from None
@@ -80,6 +92,20 @@ class StagedFile:
     def __exit__(self, kind, value, traceback) -> None:
         if kind is not None:
             self.abort()
+
+
+def _link(source: str, target: str) -> bool:
+    """Give ``source`` the name ``target`` too, unless ``target`` exists (FileExistsError); False where the
+    filesystem has no hard links."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        if err.errno in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            return False
+        raise
+    return True
 
 
 def staged_leftovers(path: str) -> list:

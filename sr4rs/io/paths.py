@@ -91,6 +91,19 @@ def check_targets(targets: Sequence[Target], reads: Iterable[Read], overwrite: b
         _check_existing(t, overwrite)
 
 
+def check_writes(targets: Sequence[Target], reads: Iterable[Read], overwrite: bool,
+                 allowed: Sequence[Tuple[str, str]] = ()) -> None:
+    """The one check of what a command writes, before any work: ``check_targets`` (no output over an input,
+    inside a product or a model, nor over another output; ``--overwrite`` replaces only an earlier output of the
+    same kind), then each file's folder (it exists and takes a file, and the file is no folder)."""
+    from .files import check_output_path
+
+    check_targets(targets, reads, overwrite, allowed)
+    for target in targets:
+        if not target.folder:
+            check_output_path(target.path, target.flag)
+
+
 def _check_existing(t: Target, overwrite: bool) -> None:
     if not os.path.lexists(t.path):
         return
