@@ -57,7 +57,8 @@ def run(args: argparse.Namespace, cancel=None) -> int:
         model, note = api.choose_model(api.expand_scenes(args.scenes)[0], None, args.bands, args.sensor)
         print(note, file=sys.stderr)
     checked = dask_apply.check_job(args.scenes, args.output_dir, model, options, bands=args.bands,
-                                   sensor=args.sensor, scale=args.scale, block_tiles=args.block_tiles)
+                                   sensor=args.sensor, scale=args.scale, block_tiles=args.block_tiles,
+                                   scheduler=args.scheduler)
     for check in checked.checks:
         for line in check.notes:
             print(line, file=sys.stderr)

@@ -209,6 +209,75 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) // 4)
 
 
+# The schemes of Dask's communications; a web address is its dashboard's (http://HOST:8787), not the scheduler's.
+_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+_PROBE_SECONDS = 5
+
+
+def scheduler_address(scheduler: str) -> str:
+    """The scheduler's address that ``--scheduler`` gives (itself, or the one its scheduler file holds), checked
+    without connecting: a one-line BackendError for what cannot be one."""
+    import json
+
+    if os.path.isdir(scheduler):
+        raise api.BackendError(f"--scheduler '{scheduler}' is a folder: give the scheduler's address "
+                               "(tcp://HOST:8786) or the file dask scheduler --scheduler-file wrote")
+    if os.path.isfile(scheduler):
+        try:
+            with open(scheduler, encoding="utf-8") as f:
+                address = json.load(f).get("address")
+        except (OSError, ValueError, AttributeError):
+            address = None
+        if not isinstance(address, str) or not address:
+            raise api.BackendError(f"scheduler file '{scheduler}' holds no scheduler address (a JSON object with "
+                                   "\"address\", as dask scheduler --scheduler-file writes it): give that file, or "
+                                   "the address (tcp://HOST:8786)")
+        return _checked_address(address, f"the address in scheduler file '{scheduler}'")
+    if scheduler.endswith(".json") or (os.sep in scheduler and "://" not in scheduler):
+        raise api.BackendError(f"scheduler file '{scheduler}' does not exist: check --scheduler (the file dask "
+                               "scheduler --scheduler-file wrote, or the address tcp://HOST:8786)")
+    return _checked_address(scheduler, f"--scheduler '{scheduler}'")
+
+
+def _checked_address(address: str, what: str) -> str:
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme.lower() in ("http", "https"):
+        raise api.BackendError(f"{what} is a web address (the scheduler's dashboard, http://HOST:8787): give the "
+                               "scheduler's own, tcp://HOST:8786")
+    if scheme.lower() not in _SCHEMES:
+        raise api.BackendError(f"{what} has the scheme '{scheme}', which Dask does not speak "
+                               f"({', '.join(_SCHEMES)}): give tcp://HOST:8786")
+    host, colon, port = rest.rpartition(":")
+    if not colon:
+        host, port = rest, ""
+    if scheme in ("tcp", "tls") and (not host or not port.isdigit()):
+        raise api.BackendError(f"{what} has no {'port' if host else 'host'}: give it as {scheme}://HOST:PORT "
+                               "(a scheduler listens on port 8786 unless told otherwise)")
+    return address if sep else f"tcp://{address}"
+
+
+def _probe(address: str) -> None:
+    """Fail at once, in one line, where no scheduler listens (Dask would retry until its timeout)."""
+    import socket
+
+    scheme, _, rest = address.partition("://")
+    if scheme not in ("tcp", "tls"):
+        return
+    host, _, port = rest.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_PROBE_SECONDS).close()
+    except socket.gaierror:
+        raise api.BackendError(f"cannot reach the Dask scheduler at '{address}': no such host; check --scheduler") \
+            from None
+    except OSError as err:
+        why = "nothing listens there" if isinstance(err, ConnectionRefusedError) else \
+            f"no answer in {_PROBE_SECONDS} s" if isinstance(err, TimeoutError) else first_line(err)
+        raise api.BackendError(f"cannot reach the Dask scheduler at '{address}' ({why}): start it (dask scheduler) "
+                               "or check --scheduler") from None
+
+
 @contextlib.contextmanager
 def connect(scheduler: Optional[str] = None, workers: Optional[int] = None):
     """A Dask client: of the running cluster at ``scheduler`` (``tcp://host:8786``, or a scheduler file), else of
@@ -219,12 +288,13 @@ def connect(scheduler: Optional[str] = None, workers: Optional[int] = None):
         raise api.BackendError("sr4rs apply-many runs on Dask: install it with pip install 'dask[distributed]'") \
             from None
     if scheduler:
-        kind = "scheduler_file" if os.path.isfile(scheduler) else "address"
+        address = scheduler_address(scheduler)
+        _probe(address)
         try:
-            client = Client(**{kind: scheduler}, timeout="20s")
-        except (OSError, TimeoutError) as err:
-            raise api.BackendError(f"cannot reach the Dask scheduler at '{scheduler}' ({first_line(err)}): start "
-                                   "it (dask scheduler) or check --scheduler") from None
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError, ValueError, KeyError, TypeError, AssertionError) as err:
+            raise api.BackendError(f"cannot connect to the Dask scheduler at '{address}' ({first_line(err)}): check "
+                                   "--scheduler") from None
         with client:
             yield client
         return
@@ -248,6 +318,7 @@ class CheckedJob:
 
     job: Job
     checks: Tuple[api.SceneCheck, ...]
+    made_folder: Optional[str] = None  # the --output-dir the check made: removed if the job leaves it empty
 
     @property
     def work(self) -> int:
@@ -257,15 +328,18 @@ class CheckedJob:
 def check_job(scenes: Sequence[str], output_dir: str, model: Optional[str] = None,
               options: api.ApplyOptions = api.ApplyOptions(), *, bands: Optional[Sequence[str]] = None,
               sensor: Optional[str] = None, scale: Optional[int] = None,
-              block_tiles: Optional[int] = DEFAULT_BLOCK_TILES) -> CheckedJob:
-    """Every scene and output checked on this machine before any work (``api.check_scenes``): no TensorFlow,
-    no cluster."""
+              block_tiles: Optional[int] = DEFAULT_BLOCK_TILES, scheduler: Optional[str] = None) -> CheckedJob:
+    """Every scene and output checked on this machine before any work (``api.check_scenes``), and the
+    ``scheduler`` address (or file) read: no TensorFlow, no cluster."""
     if block_tiles is not None and block_tiles < 1:
         raise api.InputError(f"--block-tiles must be at least 1, received {block_tiles}")
+    if scheduler:
+        scheduler_address(scheduler)
+    made = None if os.path.isdir(output_dir) else output_dir
     model_path, checks = api.check_scenes(scenes, output_dir, model, options, bands, sensor, scale)
     job = Job(uuid.uuid4().hex[:8], _model_for_workers(model_path), scale, options,
               tuple(bands) if bands else None, sensor, block_tiles)
-    return CheckedJob(job, tuple(checks))
+    return CheckedJob(job, tuple(checks), made)
 
 
 def run_job(checked: CheckedJob, *, scheduler: Optional[str] = None, workers: Optional[int] = None, client=None,
@@ -287,7 +361,17 @@ def run_job(checked: CheckedJob, *, scheduler: Optional[str] = None, workers: Op
     finally:
         for check in pending:  # what killed workers left behind
             api.remove_leftovers(check.output)
+        _remove_if_empty(checked.made_folder)
     return [results[c.scene] for c in checked.checks]
+
+
+def _remove_if_empty(folder: Optional[str]) -> None:
+    """The --output-dir a job made, removed when nothing was written in it (the scheduler was not reached...)."""
+    try:
+        if folder and not os.listdir(folder):
+            os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def apply_many(scenes: Sequence[str], output_dir: str, model: Optional[str] = None,
@@ -297,7 +381,7 @@ def apply_many(scenes: Sequence[str], output_dir: str, model: Optional[str] = No
     """Super-resolve ``scenes`` (paths, products or glob patterns) into ``output_dir/<scene>_x<factor>.tif``:
     ``check_job`` then ``run_job`` (``run``: its keyword arguments)."""
     checked = check_job(scenes, output_dir, model, options, bands=bands, sensor=sensor, scale=scale,
-                        block_tiles=block_tiles)
+                        block_tiles=block_tiles, scheduler=run.get("scheduler"))
     return run_job(checked, **run)
 
 
