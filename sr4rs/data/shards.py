@@ -52,7 +52,23 @@ def _names(names, count: int) -> Tuple[str, ...]:
     return tuple(names) if names and all(names) else tuple(f"band{i + 1}" for i in range(count))
 
 
+def _check_sources(lr_patches: Sequence[str]) -> None:
+    """Each --lr_patches a patches image or a patch set folder, and all of one kind; a folder that is neither
+    (empty, a shards folder, any folder) said so."""
+    for path in lr_patches:
+        if not os.path.exists(path) and not path.startswith("/vsi"):
+            raise InputError(f"--lr_patches '{path}' does not exist: check the path")
+        if os.path.isdir(path) and not is_patch_set(path):
+            what = "a shards folder (sr4rs train reads it as it is)" if os.path.isfile(
+                os.path.join(path, SHARDS_MANIFEST)) else "a folder without patches.json, not a patch set"
+            raise InputError(f"--lr_patches '{path}' is {what}: give patches images or patch set folders written by "
+                             "sr4rs extract")
+    if len({is_patch_set(p) for p in lr_patches}) > 1:
+        raise InputError("--lr_patches mixes patch set folders and patches images: shard one kind at a time")
+
+
 def _layout(lr_patches: Sequence[str], hr_patches: Sequence[str]) -> _Layout:
+    _check_sources(lr_patches)
     if all(is_patch_set(p) for p in lr_patches):
         if hr_patches:
             raise InputError("--lr_patches are patch sets (each holds its target): drop --hr_patches")

@@ -15,7 +15,7 @@ import numpy as np
 from ..io.files import write_text
 from . import metrics
 from .metrics import ConsistencySums, Scores, ScoreSums
-from .opensr import OpensrFigures
+from .opensr import BORDER as OPENSR_BORDER, OpensrFigures
 from .plan import EvaluationPlan, Method
 from .scoring import OPERATORS, Figures, mean_shift
 
@@ -75,6 +75,7 @@ class Evaluation:
             "border": self.border, "bands": list(self.bands), "operator": self.operator,
             "data_range": [_number(v) for v in self.data_range],
             "methods": [_method_dict(m, self.bands) for m in self.methods],
+            "not_measured": not_measured(self),
             "scenes": [{"name": s.name, "hr": s.hr, "lr": s.lr, "factor": s.factor,
                         "methods": [_method_dict(m, self.bands) for m in s.methods]} for s in self.scenes],
         }
@@ -152,8 +153,60 @@ OPERATOR_NAMES = {"block": "SR averaged by blocks back to the LR grid vs LR",
                               "(opensr-test's operator) vs LR"}
 
 
+def _cell(value: float, spec: str) -> str:
+    """A figure in the table's format, or n/a where it could not be measured (``not_measured`` says why)."""
+    width = int("".join(c for c in spec.split(".")[0] if c.isdigit()) or 0)
+    return f"{'n/a':>{width}}" if isinstance(value, float) and math.isnan(value) else format(value, spec)
+
+
+def _columns(m: MethodResult, operator: str) -> dict:
+    s, c, o = m.scores, m.by(operator), m.opensr
+    return {"PSNR": s.psnr.overall, "SSIM": s.ssim.overall, "RMSE": s.rmse.overall, "SAM": s.sam,
+            "ERGAS": s.ergas, "refl.": c.reflectance.overall, "spec.": c.spectral, "shift": c.spatial.magnitude,
+            "synth.": o.synthesis, "halluc.": o.hallucination}
+
+
+def _why(column: str, evaluation: "Evaluation") -> str:
+    """Why a figure could not be measured on these images (the conditions of the scoring code)."""
+    border = evaluation.border
+    factors = sorted({s.factor for s in evaluation.scenes}) or [1]
+    lower = " or lower --border" if border else ""
+    if column == "SSIM":
+        size = 2 * metrics.SSIM_RADIUS + 1
+        return (f"SSIM needs {size} x {size} compared HR pixels in a row (inside the {border}-pixel border, away from "
+                f"nodata), which these images do not have: give larger images{lower}")
+    if column in ("refl.", "spec."):
+        return (f"consistency needs LR pixels whose {factors[-1]} x {factors[-1]} HR block is compared whole (inside "
+                f"the {border}-pixel border, away from nodata), which these images do not have: give larger "
+                f"images{lower}")
+    if column == "shift":
+        return ("the shift needs 4 or more compared LR pixels of an image that is not flat, which these images do "
+                f"not have: give larger images{lower}")
+    if column in ("synth.", "halluc."):
+        need = min(OPENSR_BORDER * 2 // f + 2 for f in factors)
+        return (f"synthesis and hallucination (opensr-test) need a central window of {need} x {need} LR pixels or more "
+                f"without nodata, which these images do not have: give larger images")
+    return f"{column} needs compared HR pixels, which these images do not have: give larger images{lower}"
+
+
+def not_measured(evaluation: "Evaluation") -> dict:
+    """The table's figures that could not be measured (n/a, NaN in the reports), each with why."""
+    reasons = {}
+    keep = None if evaluation.reference else ("refl.", "spec.", "shift")
+    for m in evaluation.methods:
+        for column, value in _columns(m, evaluation.operator).items():
+            if (keep is None or column in keep) and math.isnan(value) and column not in reasons:
+                reasons[column] = _why(column, evaluation)
+    if "synth." in reasons and "halluc." in reasons:
+        del reasons["halluc."]
+    if "refl." in reasons and "spec." in reasons:
+        del reasons["spec."]
+    return reasons
+
+
 def format_table(evaluation: Evaluation) -> str:
-    """The pooled figures, one row per method, for the terminal; consistency by ``evaluation.operator``."""
+    """The pooled figures, one row per method, for the terminal; consistency by ``evaluation.operator``; a
+    figure that could not be measured is n/a, and a line under the table says why."""
     width = max([18] + [len(m.name) for m in evaluation.methods])
     header = (f"{'method':<{width}} {'PSNR dB':>8} {'SSIM':>7} {'RMSE':>9} {'SAM °':>7} {'ERGAS':>7} | "
               f"{'refl.':>9} {'spec. °':>8} {'shift px':>8} | {'synth.':>8} {'halluc.':>7}")
@@ -161,25 +214,30 @@ def format_table(evaluation: Evaluation) -> str:
         header = f"{'method':<{width}} {'refl.':>9} {'spec. °':>8} {'shift px':>8}"
     lines = [header, "-" * len(header)]
     for m in evaluation.methods:
-        s, c, o = m.scores, m.by(evaluation.operator), m.opensr
+        v = _columns(m, evaluation.operator)
         figures = "" if not evaluation.reference else (
-            f" {s.psnr.overall:>8.2f} {s.ssim.overall:>7.4f} {s.rmse.overall:>9.4g} {s.sam:>7.3f} {s.ergas:>7.3f} |")
-        extra = "" if not evaluation.reference else f" | {o.synthesis:>8.4g} {o.hallucination:>7.3f}"
-        lines.append(f"{m.name:<{width}}{figures} {c.reflectance.overall:>9.4g} {c.spectral:>8.3f} "
-                     f"{c.spatial.magnitude:>8.3f}{extra}")
+            f" {_cell(v['PSNR'], '>8.2f')} {_cell(v['SSIM'], '>7.4f')} {_cell(v['RMSE'], '>9.4g')} "
+            f"{_cell(v['SAM'], '>7.3f')} {_cell(v['ERGAS'], '>7.3f')} |")
+        extra = "" if not evaluation.reference else f" | {_cell(v['synth.'], '>8.4g')} {_cell(v['halluc.'], '>7.3f')}"
+        lines.append(f"{m.name:<{width}}{figures} {_cell(v['refl.'], '>9.4g')} {_cell(v['spec.'], '>8.3f')} "
+                     f"{_cell(v['shift'], '>8.3f')}{extra}")
+    lines.append(_footer(evaluation))
+    lines += [f"n/a: {why}" for why in not_measured(evaluation).values()]
+    return "\n".join(lines)
+
+
+def _footer(evaluation: Evaluation) -> str:
     images = len({s.hr or s.lr for s in evaluation.scenes})
     operator = OPERATOR_NAMES[evaluation.operator]
     if not evaluation.reference:
         pixels = evaluation.methods[0].consistency.pixels if evaluation.methods else 0
-        lines.append(f"no reference: consistency with the LR image only; {images} image(s), {pixels} LR pixels "
-                     f"compared (nodata and a {evaluation.border}-HR-pixel border excluded); consistency: {operator}")
-        return "\n".join(lines)
+        return (f"no reference: consistency with the LR image only; {images} image(s), {pixels} LR pixels "
+                f"compared (nodata and a {evaluation.border}-HR-pixel border excluded); consistency: {operator}")
     pixels = evaluation.methods[0].scores.pixels if evaluation.methods else 0
     protocol = "Wald's protocol (LR = degraded HR)" if evaluation.wald else "true LR/HR pairs"
-    lines.append(f"{protocol}; {images} image(s), {pixels} HR pixels compared "
-                 f"(nodata and a {evaluation.border}-pixel border excluded); consistency: {operator}; "
-                 "synthesis and hallucination as opensr-test 1.3.3 defines them, on the central window")
-    return "\n".join(lines)
+    return (f"{protocol}; {images} image(s), {pixels} HR pixels compared "
+            f"(nodata and a {evaluation.border}-pixel border excluded); consistency: {operator}; "
+            "synthesis and hallucination as opensr-test 1.3.3 defines them, on the central window")
 
 
 _NO_OPENSR = OpensrFigures(math.nan, math.nan, math.nan)
