@@ -35,7 +35,8 @@ from .io.images import write_quicklook
 from .io.products import check_bands, is_product, nest, open_product, parse_bands, resolve as resolve_bands
 from .io.sensors import Sensor, get_sensor, match_bands, sensors
 from .io.scenes import SceneFiles, read_scene_lists
-from .io.paths import Read, Target, check_targets, check_writes, png_file, raster_reads, raster_with_metadata
+from .io.paths import (Read, Target, check_targets, check_writes, inside, png_file, raster_reads,
+                       raster_with_metadata, same_file)
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .geo.windows import Window
 from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
@@ -560,19 +561,19 @@ def scene_output(scene: str, output_dir: str, scale: int) -> str:
     return os.path.join(output_dir, f"{scene_name(scene)}_x{scale}.tif")
 
 
-def _expanded(patterns: Sequence[str]) -> List[Tuple[str, bool]]:
-    """Each scene, and whether a glob pattern found it."""
+def expand_scenes(patterns: Sequence[str]) -> List[str]:
+    """Scenes, products and glob patterns (``'/data/S2*.SAFE'``) as a list of paths, in the order given."""
     import glob
 
-    scenes: List[Tuple[str, bool]] = []
+    scenes: List[str] = []
     for pattern in patterns:
         if glob.has_magic(pattern) and not os.path.exists(pattern):
             found = sorted(glob.glob(pattern))
             if not found:
                 raise InputError(f"no scene matches '{pattern}': check the pattern (quote it so that sr4rs expands it)")
-            scenes.extend((s, True) for f in found for s in _items_of(f))
+            scenes.extend(s for f in found for s in _items_of(f))
         else:
-            scenes.extend((s, False) for s in _items_of(pattern))
+            scenes.extend(_items_of(pattern))
     if not scenes:
         raise InputError("no scene given: pass scenes, products or a glob pattern")
     return scenes
@@ -586,19 +587,13 @@ def _items_of(scene: str) -> List[str]:
     return found if found is not None else [scene]
 
 
-def expand_scenes(patterns: Sequence[str]) -> List[str]:
-    """Scenes, products and glob patterns (``'/data/S2*.SAFE'``) as a list of paths, in the order given."""
-    return [scene for scene, _ in _expanded(patterns)]
-
-
-def _without_own_outputs(scenes: Sequence[Tuple[str, bool]], output_dir: str, factor: int) -> List[str]:
-    """The scenes, less those a pattern found that are this job's outputs of other scenes (an earlier run wrote
-    them beside the scenes): running the same command again resumes the job rather than refuse them."""
+def _without_own_outputs(scenes: Sequence[str], output_dir: str, factor: int) -> List[str]:
+    """The scenes, less those that are this job's outputs of other scenes (an earlier run wrote them beside the
+    scenes, and a pattern, or the shell, found them too): running the same command again resumes the job."""
     from .io.paths import apply_output
 
-    outputs = {os.path.realpath(scene_output(s, output_dir, factor)) for s, _ in scenes}
-    return [s for s, globbed in scenes
-            if not (globbed and os.path.realpath(s) in outputs and apply_output(s) is not None)]
+    outputs = {os.path.realpath(scene_output(s, output_dir, factor)) for s in scenes}
+    return [s for s in scenes if not (os.path.realpath(s) in outputs and apply_output(s) is not None)]
 
 
 @dataclass(frozen=True)
@@ -630,26 +625,27 @@ def check_scenes(scenes: Sequence[str], output_dir: str, model: Optional[str] = 
     unless ``options.overwrite``). Makes ``output_dir`` if needed, once everything else is checked."""
     from .io.files import check_creatable_folder
 
-    found = _expanded(scenes)
-    model_path = _model_for([found[0][0]], model, bands, sensor)
+    scenes = expand_scenes(scenes)
+    model_path = _model_for([scenes[0]], model, bands, sensor)
     check_model_dir(model_path)
     metadata = read_metadata(model_path)
     factor = metadata.scale if metadata is not None else (scale or 4)
-    scenes = _without_own_outputs(found, output_dir, factor)
-    outputs = [scene_output(s, output_dir, factor) for s in scenes]
-    seen: dict = {}
-    for scene, output in zip(scenes, outputs):
-        if output in seen:
-            raise InputError(f"scenes '{seen[output]}' and '{scene}' would both be written to '{output}': "
-                             "give scenes of different names (or run them into different --output-dir)")
-        seen[output] = scene
+    scenes = _without_own_outputs(scenes, output_dir, factor)
+    outputs = _scene_outputs(scenes, output_dir, factor)
+    reads = [Read(s, "scene") for s in scenes] + [Read(model_path, "--savedmodel")] * os.path.isdir(model_path)
+    # before anything is made: --output-dir is not (in) a scene or the model, no output is (in) a scene, and
+    # nothing but an earlier output of apply is where an output goes
+    for read in reads:
+        if same_file(output_dir, read.path) or inside(output_dir, read.path):
+            how = "is" if same_file(output_dir, read.path) else "is inside"
+            raise OutputError(f"--output-dir '{output_dir}' {how} {read.flag} '{read.path}', which this command reads: "
+                              "sr4rs never writes over its inputs; choose another --output-dir")
+    check_targets([Target(o, "--output-dir", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))
+                   for o in outputs], reads, overwrite=True)
     check_creatable_folder(output_dir, "--output-dir")
     made = not os.path.isdir(output_dir)
     os.makedirs(output_dir, exist_ok=True)
     try:
-        # no output is (or is inside) a scene, nor anything but an earlier output of apply
-        check_targets([Target(o, "--output-dir", "output of sr4rs apply", raster_with_metadata("SR4RS_SCALE"))
-                       for o in outputs], [Read(s, "SCENE") for s in scenes], overwrite=True)
         checks = [_check_scene(s, o, model_path, metadata, factor, options, bands, sensor)
                   for s, o in zip(scenes, outputs)]
     except BaseException:
@@ -657,6 +653,18 @@ def check_scenes(scenes: Sequence[str], output_dir: str, model: Optional[str] = 
             os.rmdir(output_dir)
         raise
     return model_path, checks
+
+
+def _scene_outputs(scenes: Sequence[str], output_dir: str, factor: int) -> List[str]:
+    """Each scene's output, none written twice."""
+    outputs = [scene_output(s, output_dir, factor) for s in scenes]
+    seen: dict = {}
+    for scene, output in zip(scenes, outputs):
+        if output in seen:
+            raise InputError(f"scenes '{seen[output]}' and '{scene}' would both be written to '{output}': "
+                             "give scenes of different names (or run them into different --output-dir)")
+        seen[output] = scene
+    return outputs
 
 
 def _check_scene(scene, output, model_path, metadata, factor, options, bands, sensor) -> SceneCheck:

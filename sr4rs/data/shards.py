@@ -97,6 +97,8 @@ def check_shard_output(layout: _Layout, output: str, shard_size: int, overwrite:
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise InputError(f"--shard-size must be a positive number of patches, received {shard_size!r}")
     reads = [Read(f, "--lr_patches") for files, _ in layout.sources for f in files]
+    if layout.kind == "sets":  # a patch set is a folder of its own: nothing goes inside it
+        reads += [Read(os.path.dirname(files[0]), "--lr_patches") for files, _ in layout.sources]
     check_targets([Target(output, "--output", "shards folder written by sr4rs shard", _is_shards_folder)], reads,
                   overwrite)
     check_writable_folder(os.path.dirname(os.path.abspath(output)) or ".", "output folder", "--output")

@@ -25,7 +25,7 @@ from ..io.products import crop
 from ..io.rasters import GdalSource, read_info
 from ..io.source import OutputSpec
 from ..io.geotiff import GeoTiffSink
-from ..inference.plan import ApplyOptions
+from ..inference.plan import ApplyOptions, check_models_options
 from ..model.load import LoadedModel, load_model
 from ..progress import Work
 from .plan import BASELINES, DEFAULT_BORDER, EvaluationPlan, Method, Scene, peaks_for
@@ -228,6 +228,7 @@ def plan_fusion_scenes(models, scenes: Sequence[Sequence[str]], *, nodata: Optio
     first = found[0]
     methods = fusion_methods(loaded, first.factor, baselines)
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
+    check_models_options(loaded, options)  # before any image is made
     work = sum(s.lr_width * s.lr_height * (len(s.groups) + 2 * len(methods)) for s in found)
     return EvaluationPlan(tuple(found), methods, first.hr.band_names, border, peaks_for(data_range, first.count),
                           options, panel_window, block_rows, True, work, True, operator)

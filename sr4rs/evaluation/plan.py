@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import InputError, ModelError
 from ..geo.nodata import resolve_nodata
 from ..geo.pairs import PIXEL_GRID, Grid, check_same_corner_pair
-from ..inference.plan import ApplyOptions
+from ..inference.plan import ApplyOptions, check_models_options
 from ..io.rasters import read_info
 from ..io.source import RasterInfo
 from ..io.vectors import check_same_crs
@@ -341,6 +341,7 @@ def plan_evaluation(models: Optional[Sequence[Union[str, LoadedModel]]], hr_path
         _check_panel_window(panel_window, scene)
     methods = _methods(sorted({s.factor for s in scenes}), loaded, baselines, blurs if reference and not lis else (None,))
     options = ApplyOptions(tile_size=tile_size, pad=pad, nodata=nodata, encoding="float32", overwrite=True)
+    check_models_options(loaded, options)  # before any image is made
     # Progress in LR pixels: the Wald LR, then each method's output and its statistics.
     work = sum(s.lr_width * s.lr_height * ((s.lr is None) + 2 * sum(m.scores(s) for m in methods)) for s in scenes)
     return EvaluationPlan(tuple(scenes), methods, first.band_names, border, peaks_for(data_range, first.count), options,

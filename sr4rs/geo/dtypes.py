@@ -28,8 +28,9 @@ def check_pixel_type(dtype, what: str) -> np.dtype:
         dtype = np.dtype(object)
     if dtype.kind not in "uif":
         kind = {"b": "boolean", "c": "complex"}.get(dtype.kind, "non-numeric")
+        fix = "take its amplitude or its real part first" if dtype.kind == "c" else "convert it to numbers first"
         raise InputError(f"{what} has {kind} pixels ({dtype}): sr4rs reads real numbers (integers or floats); "
-                         "convert it first (e.g. to float32, or a complex image to its amplitude)")
+                         f"{fix} (e.g. float32)")
     return dtype
 
 

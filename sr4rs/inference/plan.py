@@ -156,6 +156,19 @@ def check_tiling(metadata, options: ApplyOptions) -> None:
         _check_pad(int(options.pad), metadata.grid_unit)
 
 
+def check_models_options(models: Sequence[LoadedModel], options: ApplyOptions) -> None:
+    """The options against every model about to run (``--ts`` and ``--pad`` on each one's grid), before any
+    of them runs: a command running several (evaluate, --all-bands) refuses them at once, naming the model."""
+    check_options(options)
+    for model in models:
+        try:
+            resolve_pad(model, options.pad)
+            if options.tile_size is not None:
+                resolve_tile(options.tile_size, model.metadata.grid_unit, options.tile_size)
+        except InputError as err:
+            raise InputError(f"model '{model.name}': {err}") from None
+
+
 def _check_pad(pad: int, unit: int) -> None:
     if pad < 0 or pad % unit:
         raise InputError(f"--pad {pad} must be a non-negative multiple of {unit} (the model's scale factor)")

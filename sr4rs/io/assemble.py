@@ -8,6 +8,7 @@ from typing import Dict, Optional, Sequence, Tuple
 from ..errors import InputError, first_line
 from ._gdal import gdal
 from .files import StagedFile, write_failure
+from .geotiff import _cog_options
 from .rasters import default_creation_options, read_info
 
 
@@ -30,14 +31,20 @@ def assemble_bands(parts: Sequence[Tuple[str, Sequence[str]]], order: Sequence[s
     first = next(iter(infos.values()))
     dtype = None if options.encoding == "auto" else _gdal_type(options.encoding)
     staged = StagedFile(output, options.overwrite)
-    creation = {**default_creation_options(first.dtype, first.width * first.height * len(bands) * 4),
-                **options.creation_options}
+    raw = first.width * first.height * len(bands) * 8
+    creation = {**default_creation_options(first.dtype, raw), **options.creation_options}
+    if options.cog:  # the COG driver tiles by itself and names the compression level LEVEL
+        creation = _cog_options(creation, raw)
     try:
-        gdal.Translate(staged.tmp, vrt, outputType=gdal.GetDataTypeByName(dtype) if dtype else gdal.GDT_Unknown,
+        gdal.Translate(staged.tmp, vrt, format="COG" if options.cog else "GTiff",
+                       outputType=gdal.GetDataTypeByName(dtype) if dtype else gdal.GDT_Unknown,
                        creationOptions=[f"{k}={v}" for k, v in creation.items()])
         reason = None
     except RuntimeError as err:
         reason = first_line(err)
+    except BaseException:
+        staged.abort()
+        raise
     finally:
         gdal.Unlink(vrt)
     if reason is not None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from ..errors import InputError, OutputError
+from ..errors import InputError, OutputError, name_virtual
 from ._gdal import gdal
 
 MARK = "?&"
@@ -119,7 +119,7 @@ def _virtual(path: str, bands, skip_carto: bool, name: str) -> str:
     gdal.Translate(out, src, format="VRT", bandList=numbers)
     if skip_carto:
         _strip_georeferencing(out)
-    return out
+    return name_virtual(out, f"'{name}'")
 
 
 def _strip_georeferencing(vrt: str) -> None:

@@ -37,7 +37,8 @@ def check_stack(infos: Sequence[RasterInfo]) -> List[int]:
         if not same_crs(info.projection, first.projection):
             raise InputError(f"{shown(info.path)} is in {crs_name(info.projection)} but {shown(first.path)} in "
                              f"{crs_name(first.projection)}: images of several resolutions must share their CRS; "
-                             f"reproject the first into the second's CRS (gdalwarp -t_srs {crs_code(first.projection)}), "
+                             f"reproject the first into the second's CRS (gdalwarp -t_srs "
+                             f"{crs_code(first.projection)}), "
                              "or give the bands of one product")
     unit = crs_unit(first.projection)
     factors = [1]

@@ -203,7 +203,8 @@ def parse_sensor(data: Any, path: str) -> Sensor:
         raise check.fail("dtype", f"{dtype!r} is not a pixel type of a product's bands (one of "
                          f"{', '.join(STORED_TYPES)})")
     offsets = data.get("offsets")
-    if offsets is not None and (not isinstance(offsets, dict) or set(offsets) != {"metadata"}):
+    if offsets is not None and (not isinstance(offsets, dict) or set(offsets) != {"metadata"}
+                                or not isinstance(offsets["metadata"], str) or not offsets["metadata"]):
         raise check.fail("offsets", "must be {\"metadata\": TAG}: the product metadata element holding each band's offset")
     return Sensor(name, check.string(data, "description", "", required=False), fmt, tuple(detect), bands, path,
                   _pixel_type(dtype) if dtype else None,

@@ -8,6 +8,9 @@ import signal
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
+from newer_inputs import (all_bands_tagged, earlier_all_bands, given, pixel_type, says_why, scenes_with_outputs,
+                          symlink_to_band)
+
 # Exit statuses.
 OK, ERROR, USAGE = 0, 1, 2
 SIGINT_EXIT, SIGTERM_EXIT, SIGHUP_EXIT = 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGHUP
@@ -42,6 +45,15 @@ def _extract(*args):
     return ("{py}", "-m", "sr4rs.cli.main", "extract", *args)
 
 
+def _apply_many(*args):
+    return ("{py}", "-m", "sr4rs.cli.main", "apply-many", "--no-progress", *args)
+
+
+def _api(name):
+    """A program calling the public API (tests/reliability/api_calls.py)."""
+    return ("{py}", "tests/reliability/api_calls.py", name, "{model}", "{out}")
+
+
 def _train(*args):
     """train.py with sr4rs's checkpoint folder layout (--ckpt_folder), whose checks these cases show."""
     return ("{py}", "train.py", "--lr_patches", "{in}/lr.tif", "--hr_patches", "{in}/hr.tif", "--arch", "edsr",
@@ -54,6 +66,8 @@ def _evaluate(*args):
 
 
 M = ("--savedmodel", "{model}")  # the x4 test model
+ALL = ("--input", "{in}/s2.SAFE", "--model", "s2-20m-x2", "--model", "s2-60m-x6", "--all-bands")  # a product, all bands
+S2_BANDS = "B2,B3,B4,B8,B5,B6,B7,B8A,B11,B12"  # its 10 m and 20 m bands
 NEVER_OVER_INPUTS = r"sr4rs never writes over its inputs"
 
 
@@ -89,6 +103,272 @@ def _checkpoint_saved(ws):
 def _evaluation_started(ws):
     return any(name.startswith(".sr4rs-evaluate-") and os.listdir(os.path.join(ws.out, name))
                for name in os.listdir(ws.out))
+
+
+# --- the newer paths: --all-bands, images of several resolutions, apply-many, products' metadata, pixel types ---
+NO_QUICKLOOK = "nothing: refused before computing"
+NEWER_PATHS = [
+    # outputs: --all-bands goes through the check plain apply makes, every file of a product is an input
+    Case("apply-all-bands-quicklook-is-product-metadata", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{in}/s2.SAFE/MTD_MSIL1C.xml", "--overwrite"),
+         ERROR, r"--quicklook '.*MTD_MSIL1C.xml' is inside --input '.*s2.SAFE', .*" + NEVER_OVER_INPUTS,
+         "nothing; the product unchanged", setup=given("s2.SAFE")),
+    Case("apply-all-bands-quicklook-is-product-manifest", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{in}/s2.SAFE/manifest.safe"),
+         ERROR, r"--quicklook '.*manifest.safe' is inside --input .*" + NEVER_OVER_INPUTS,
+         "nothing; the product unchanged", setup=given("s2.SAFE")),
+    Case("apply-all-bands-quicklook-links-to-band-file", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{out}/q.png", "--overwrite"),
+         ERROR, r"--quicklook '.*q.png' is --input '.*_B02.jp2', .*" + NEVER_OVER_INPUTS,
+         "the link; the band file unchanged", setup=given("s2.SAFE", then=symlink_to_band("q.png"))),
+    Case("apply-all-bands-quicklook-is-output", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{out}/all.tif"),
+         ERROR, r"--output '.*all.tif' is --quicklook .*give each output a path of its own", NO_QUICKLOOK,
+         setup=given("s2.SAFE")),
+    Case("apply-all-bands-existing-quicklook", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{out}/q.png"),
+         ERROR, r"--quicklook '.*q.png' already exists: remove it or pass --overwrite", "the existing file, unchanged",
+         setup=given("s2.SAFE", then=_keep_me("q.png"))),
+    Case("apply-all-bands-overwrite-foreign-quicklook", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{out}/q.png", "--overwrite"),
+         ERROR, r"--quicklook '.*q.png' exists and is not an earlier PNG quicklook", "the existing file, unchanged",
+         setup=given("s2.SAFE", then=_keep_me("q.png"))),
+    Case("apply-all-bands-missing-quicklook-folder", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--quicklook", "{out}/no/q.png"),
+         ERROR, r"output folder '.*no' does not exist: create it first", NO_QUICKLOOK, setup=given("s2.SAFE")),
+    Case("apply-all-bands-output-in-product", "output path", _apply(*ALL, "--output", "{in}/s2.SAFE/all.tif"),
+         ERROR, r"--output '.*all.tif' is inside --input '.*s2.SAFE', .*" + NEVER_OVER_INPUTS,
+         "nothing; the product unchanged", setup=given("s2.SAFE")),
+    Case("apply-all-bands-existing-output", "output path", _apply(*ALL, "--output", "{out}/all.tif"),
+         ERROR, r"--output '.*all.tif' already exists: remove it or pass --overwrite", "the existing file, unchanged",
+         setup=given("s2.SAFE", then=_keep_me("all.tif"))),
+    Case("apply-all-bands-overwrite-foreign-file", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--overwrite"),
+         ERROR, r"exists and is not an earlier output of sr4rs apply: --overwrite replaces only what sr4rs wrote",
+         "the existing file, unchanged", setup=given("s2.SAFE", then=_keep_me("all.tif"))),
+    Case("apply-all-bands-overwrite-earlier-output", "output path",
+         _apply(*ALL, "--output", "{out}/all.tif", "--overwrite"),
+         OK, r"^wrote .*all.tif \(127 x 99 pixels, every band\)$", "the new output, tagged SR4RS_MODEL, SR4RS_SCALE",
+         setup=given("s2.SAFE", then=earlier_all_bands("all.tif")), check=all_bands_tagged("all.tif")),
+    Case("apply-quicklook-in-product", "output path",
+         _apply("--input", "{in}/s2.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif", "--quicklook",
+                "{in}/s2.SAFE/manifest.safe", "--overwrite"),
+         ERROR, r"--quicklook '.*manifest.safe' is inside --input .*" + NEVER_OVER_INPUTS,
+         "nothing; the product unchanged", setup=given("s2.SAFE")),
+    Case("apply-many-output-dir-in-product", "output path",
+         _apply_many("{in}/s2.SAFE", "--model", "s2-20m-x2", "--output-dir", "{in}/s2.SAFE/sr"),
+         ERROR, r"--output-dir '.*s2.SAFE/sr' is inside scene '.*s2.SAFE', .*" + NEVER_OVER_INPUTS,
+         "nothing (no folder made in the product)", setup=given("s2.SAFE")),
+    Case("apply-many-output-dir-in-model", "output path",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{model}/sr"),
+         ERROR, r"--output-dir '.*model/sr' is inside --savedmodel .*" + NEVER_OVER_INPUTS,
+         "nothing (no folder made in the model)"),
+    Case("shard-output-in-patch-set", "output path", ("{py}", "-m", "sr4rs.cli.main", "shard", "--no-progress",
+                                                     "--lr_patches", "{in}/set", "--output", "{in}/set/shards"),
+         ERROR, r"--output '.*set/shards' is inside --lr_patches '.*set', .*" + NEVER_OVER_INPUTS,
+         "nothing; the patch set unchanged", setup=given("set")),
+
+    # images of several resolutions: one grid check (georeferenced, one CRS, nested grids) for every command
+    Case("apply-fusion-other-utm-zone", "grid",
+         _apply("--input", "{in}/s10.tif", "--input", "{in}/s20_utm19.tif", "--model", "s2-20m-x2", "--output",
+                "{out}/sr.tif"),
+         ERROR, r"'.*s20_utm19.tif' is in WGS 84 / UTM zone 19N \(EPSG:32619\) but '.*s10.tif' in WGS 84 / UTM "
+                r"zone 18N \(EPSG:32618\).*gdalwarp -t_srs EPSG:32618", "nothing",
+         setup=given("s10.tif", "s20_utm19.tif")),
+    Case("extract-fusion-other-utm-zone", "grid",
+         _extract("--input", "{in}/s10.tif", "--input", "{in}/s20_utm19.tif", "--patch-size", "8", "--out",
+                  "{out}/set"),
+         ERROR, r"'.*s20_utm19.tif' is in WGS 84 / UTM zone 19N \(EPSG:32619\) but '.*s10.tif' in .*zone 18N",
+         "nothing", setup=given("s10.tif", "s20_utm19.tif")),
+    Case("evaluate-fusion-other-utm-zone", "grid",
+         _evaluate("--input", "{in}/s10.tif", "--input", "{in}/s20_utm19.tif", "--model", "s2-20m-x2"),
+         ERROR, r"'.*s20_utm19.tif' is in WGS 84 / UTM zone 19N \(EPSG:32619\) but '.*s10.tif' in .*zone 18N",
+         "nothing", setup=given("s10.tif", "s20_utm19.tif")),
+    Case("apply-fusion-coarse-not-georeferenced", "grid",
+         _apply("--input", "{in}/s10.tif", "--input", "{in}/s20_nogeo.tif", "--model", "s2-20m-x2", "--output",
+                "{out}/sr.tif"),
+         ERROR, r"'.*s20_nogeo.tif' has no geotransform and no CRS, so its place against '.*s10.tif' cannot be "
+                r"checked: georeference it \(gdal_edit.py -a_srs", "nothing", setup=given("s10.tif", "s20_nogeo.tif")),
+    Case("extract-fusion-coarse-without-crs", "grid",
+         _extract("--input", "{in}/s10.tif", "--input", "{in}/s20_nocrs.tif", "--patch-size", "8", "--out",
+                  "{out}/set"),
+         ERROR, r"'.*s20_nocrs.tif' has no CRS, so its place against '.*s10.tif' cannot be checked", "nothing",
+         setup=given("s10.tif", "s20_nocrs.tif")),
+    Case("evaluate-fusion-fine-not-georeferenced", "grid",
+         _evaluate("--input", "{in}/s10_nogeo.tif", "--input", "{in}/s20.tif", "--model", "s2-20m-x2"),
+         ERROR, r"'.*s10_nogeo.tif' has no geotransform and no CRS, so its place cannot be checked", "nothing",
+         setup=given("s10_nogeo.tif", "s20.tif")),
+    Case("apply-fusion-coarse-shifted", "grid",
+         _apply("--input", "{in}/s10.tif", "--input", "{in}/s20_shifted.tif", "--model", "s2-20m-x2", "--output",
+                "{out}/sr.tif"),
+         ERROR, r"'.*s20_shifted.tif' does not start at the corner of '.*s10.tif': its corner is \+3 x \+0 m away "
+                r".*resample '.*s20_shifted.tif'", "nothing", setup=given("s10.tif", "s20_shifted.tif")),
+    Case("extract-fusion-coarse-first", "grid",
+         _extract("--input", "{in}/s20.tif", "--input", "{in}/s10.tif", "--patch-size", "8", "--out", "{out}/set"),
+         ERROR, r"'.*s10.tif' has 10 x 10 m pixels and '.*s20.tif' 20 x 20 m.*give the images from the finest "
+                r"resolution to the coarsest", "nothing", setup=given("s10.tif", "s20.tif")),
+    Case("api-fusion-coarse-array-placed-nowhere", "grid", _api("fusion-unplaced"),
+         ERROR, r"'<memory>' has no geotransform and no CRS, so its place against '<memory>' cannot be checked: give "
+                r"MemorySource its geotransform and projection", "nothing"),
+
+    # products' metadata: values that would read 1000 too high
+    Case("apply-baseline-04-without-offsets", "offsets",
+         _apply("--input", "{in}/s2_n0400_nooff.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif"),
+         ERROR, r"\(processing baseline 04.00\) gives no RADIO_ADD_OFFSET for band\(s\) B2, B3, B4, B8 in "
+                r"'MTD_MSIL1C.xml': without it their values would read 1000 too high", "nothing",
+         setup=given("s2_n0400_nooff.SAFE")),
+    Case("apply-baseline-04-one-offset-missing", "offsets",
+         _apply("--input", "{in}/s2_n0400_b5off.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif"),
+         ERROR, r"gives no RADIO_ADD_OFFSET for band\(s\) B5 in 'MTD_MSIL1C.xml'", "nothing",
+         setup=given("s2_n0400_b5off.SAFE")),
+    Case("apply-baseline-04-empty-offset", "offsets",
+         _apply("--input", "{in}/s2_n0400_emptyoff.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif"),
+         ERROR, r"'MTD_MSIL1C.xml' of product '.*' has a damaged RADIO_ADD_OFFSET \(band_id \"4\": \"\"\).*download "
+                r"the product again", "nothing", setup=given("s2_n0400_emptyoff.SAFE")),
+    Case("apply-l2a-baseline-04-without-offsets", "offsets",
+         _apply("--input", "{in}/s2a_n0400_nooff.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif"),
+         ERROR, r"gives no BOA_ADD_OFFSET for band\(s\) B2, B3, B4, B8 in 'MTD_MSIL2A.xml'", "nothing",
+         setup=given("s2a_n0400_nooff.SAFE")),
+    Case("extract-baseline-04-without-offsets", "offsets",
+         _extract("--input", "{in}/s2_n0400_nooff.SAFE", "--bands", S2_BANDS, "--patch-size", "8", "--out",
+                  "{out}/set"),
+         ERROR, r"gives no RADIO_ADD_OFFSET for band\(s\) B2, B3, B4, B8", "nothing",
+         setup=given("s2_n0400_nooff.SAFE")),
+    Case("evaluate-baseline-04-one-offset-missing", "offsets",
+         _evaluate("--hr", "{in}/s2_n0400_b5off.SAFE", "--bands", "B5,B6,B7", *M),
+         ERROR, r"gives no RADIO_ADD_OFFSET for band\(s\) B5", "nothing", setup=given("s2_n0400_b5off.SAFE")),
+
+    # pixel types, sensor files, scheduler addresses: checked at the door, never "unexpected"
+    Case("apply-int64-image", "pixel type", _apply("--input", "{in}/int64.tif", *M, "--output", "{out}/sr.tif"),
+         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4\)", "the output, Int64 like its input",
+         setup=given("int64.tif"), check=pixel_type("sr.tif", "Int64")),
+    Case("apply-uint64-image", "pixel type", _apply("--input", "{in}/uint64.tif", *M, "--output", "{out}/sr.tif"),
+         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4\)", "the output, UInt64 like its input",
+         setup=given("uint64.tif"), check=pixel_type("sr.tif", "UInt64")),
+    Case("apply-complex-image", "pixel type", _apply("--input", "{in}/cint16.tif", *M, "--output", "{out}/sr.tif"),
+         ERROR, r"input '.*cint16.tif' has complex pixels \(complex64\): sr4rs reads real numbers", "nothing",
+         setup=given("cint16.tif")),
+    Case("apply-signed-byte-image", "pixel type",
+         _apply("--input", "{in}/signed_byte.tif", *M, "--output", "{out}/sr.tif"),
+         ERROR, r"input '.*signed_byte.tif' has signed 8-bit pixels, which GDAL .* reads as unsigned", "nothing",
+         setup=given("signed_byte.tif")),
+] + [
+    Case(f"apply-sensor-file-dtype-{dtype}", "pixel type",
+         _apply("--input", "{in}/landsat_c2", "--sensor", f"{{in}}/sensor_{dtype}.json", "--bands", "B4,B3,B2", *M,
+                "--output", "{out}/sr.tif"),
+         ERROR, rf"sensor file '.*sensor_{dtype}.json': field 'dtype' '{dtype}' is not a pixel type of a product's "
+                "bands", "nothing", setup=given("landsat_c2", f"sensor_{dtype}.json"))
+    for dtype in ("float16", "bool", "complex64", "datetime64")
+] + [
+    Case(f"api-array-{name}", "pixel type", _api(f"memory-{name}"),
+         ERROR, rf"array '<memory>' has {kind} pixels \({dtype}\): sr4rs reads real numbers", "nothing")
+    for name, kind, dtype in (("bool", "boolean", "bool"), ("complex", "complex", "complex64"),
+                              ("object", "non-numeric", "object"))
+] + [
+    Case(f"api-array-{dtype}", "pixel type", _api(f"memory-{dtype}"),
+         OK, rf"^wrote .*sr.tif: {written}, min -\d", f"the output, {written}, negative values kept")
+    for dtype, written in (("float16", "Float32"), ("int64", "Int64"), ("int8", "Int16"))
+] + [
+    Case(f"api-geotiff-sink-{dtype}", "pixel type", _api(f"sink-{dtype}"),
+         ERROR, rf"a GeoTIFF cannot hold {dtype} pixels exactly .*give one of uint8, .*float64", "nothing")
+    for dtype in ("float16", "int8")
+] + [
+    Case("apply-many-scheduler-file-empty", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "{in}/sched_empty.json"),
+         ERROR, r"scheduler file '.*sched_empty.json' holds no scheduler address", "nothing (no --output-dir)",
+         setup=given("sched_empty.json")),
+    Case("apply-many-scheduler-file-garbled", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "{in}/sched_garbled.json"),
+         ERROR, r"scheduler file '.*sched_garbled.json' holds no scheduler address", "nothing (no --output-dir)",
+         setup=given("sched_garbled.json")),
+    Case("apply-many-scheduler-file-missing", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "{in}/scheduler.json"),
+         ERROR, r"scheduler file '.*scheduler.json' does not exist: check --scheduler", "nothing (no --output-dir)"),
+    Case("apply-many-scheduler-dashboard-address", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "http://127.0.0.1:8787"),
+         ERROR, r"--scheduler 'http://127.0.0.1:8787' is a web address \(the scheduler's dashboard.*tcp://HOST:8786",
+         "nothing (no --output-dir)"),
+    Case("apply-many-scheduler-file-dashboard-address", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "{in}/sched_dashboard.json"),
+         ERROR, r"the address in scheduler file '.*sched_dashboard.json' is a web address", "nothing (no --output-dir)",
+         setup=given("sched_dashboard.json")),
+    Case("apply-many-scheduler-unknown-scheme", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "udp://127.0.0.1:8786"),
+         ERROR, r"has the scheme 'udp', which Dask does not speak", "nothing (no --output-dir)"),
+    Case("apply-many-scheduler-without-port", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "tcp://127.0.0.1"),
+         ERROR, r"--scheduler 'tcp://127.0.0.1' has no port: give it as tcp://HOST:PORT", "nothing (no --output-dir)"),
+    Case("apply-many-scheduler-refused", "scheduler",
+         _apply_many("{in}/landsat.tif", *M, "--output-dir", "{out}/sr", "--scheduler", "tcp://127.0.0.1:1"),
+         ERROR, r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:1' \(nothing listens there\)",
+         "nothing (no --output-dir); at once, not after Dask's 20 s"),
+    Case("apply-many-resume-beside-scenes", "scheduler",
+         _apply_many("{in}/scenes/*.tif", *M, "--output-dir", "{in}/scenes"),
+         OK, r"0 scene\(s\) written, 1 finished before, 0 failed", "the scene and its output, unchanged",
+         setup=scenes_with_outputs),
+    Case("apply-many-resume-scenes-listed-by-the-shell", "scheduler",
+         _apply_many("{in}/scenes/a.tif", "{in}/scenes/a_x4.tif", *M, "--output-dir", "{in}/scenes"),
+         OK, r"0 scene\(s\) written, 1 finished before, 0 failed", "the scene and its output, unchanged",
+         setup=scenes_with_outputs),
+
+    # checks made before any computation
+    Case("apply-all-bands-ts-not-multiple", "late check", _apply(*ALL, "--output", "{out}/all.tif", "--ts", "100"),
+         ERROR, r"model 's2-60m-x6': --ts 100 must be a positive multiple of the scale factor 6", NO_QUICKLOOK,
+         setup=given("s2.SAFE")),
+    Case("apply-all-bands-pad-not-multiple", "late check", _apply(*ALL, "--output", "{out}/all.tif", "--pad", "8"),
+         ERROR, r"model 's2-60m-x6': --pad 8 must be a non-negative multiple of 6", NO_QUICKLOOK,
+         setup=given("s2.SAFE")),
+    Case("apply-all-bands-single-input-model", "late check",
+         _apply("--input", "{in}/s2.SAFE", *M, "--all-bands", "--output", "{out}/all.tif"),
+         ERROR, r"--all-bands takes fusion models .*but '.*model' is not one", "nothing", setup=given("s2.SAFE")),
+
+    # messages that name the problem and the fix in the user's words
+    Case("apply-fusion-model-with-bands", "message",
+         _apply("--input", "{in}/s2.SAFE", "--model", "s2-20m-x2", "--bands", S2_BANDS, "--output", "{out}/sr.tif"),
+         ERROR, r"the model takes 2 inputs and names their bands \(input_0: B2, B3, B4, B8; input_1: B5, .*\): drop "
+                r"--bands$", "nothing", setup=given("s2.SAFE")),
+    Case("apply-all-bands-two-inputs", "message",
+         _apply("--input", "{in}/s10.tif", "--input", "{in}/s20.tif", "--model", "s2-20m-x2", "--all-bands",
+                "--output", "{out}/all.tif"),
+         ERROR, r"--all-bands takes one product as --input .*received 2: give the product alone", "nothing",
+         setup=given("s10.tif", "s20.tif")),
+    Case("apply-all-bands-with-bands", "message", _apply(*ALL, "--bands", "B2", "--output", "{out}/all.tif"),
+         ERROR, r"--all-bands takes every band of the product.*: drop --bands", "nothing", setup=given("s2.SAFE")),
+    Case("apply-landsat-missing-band", "message",
+         _apply("--input", "{in}/landsat_nob2", "--model", "landsat-rgb-x4", "--output", "{out}/sr.tif"),
+         ERROR, r"has no file for band\(s\) B2 \(looked for B2: L\[CO\]0\[89\]_L1\*_B2.TIF\)", "nothing",
+         setup=given("landsat_nob2")),
+    Case("apply-sentinel2-missing-band", "message",
+         _apply("--input", "{in}/s2_nob8a.SAFE", "--model", "s2-20m-x2", "--output", "{out}/sr.tif"),
+         ERROR, r"has no file for band\(s\) B8A \(looked for B8A: .*_B8A.jp2\)", "nothing",
+         setup=given("s2_nob8a.SAFE")),
+    Case("apply-product-bands-named-as-given", "message",
+         _apply("--input", "{in}/s2.SAFE", "--bands", "B2,B3,B4,B8", *M, "--output", "{out}/sr.tif"),
+         ERROR, r"^[^/]*input '[^']*s2.SAFE' \(bands B2, B3, B4, B8\) has 4 band\(s\) but the model expects 3",
+         "nothing", setup=given("s2.SAFE")),
+    Case("evaluate-product-bands-named-as-given", "message",
+         _evaluate("--input", "{in}/s2.SAFE", "--bands", S2_BANDS + ",B1,B9", "--model", "s2-60m-x6"),
+         ERROR, r"--border 16 leaves no pixel of '[^']*s2.SAFE' \(bands B1, B9\) to compare", "nothing",
+         setup=given("s2.SAFE")),
+    Case("extract-fusion-degraded-to-nothing", "message",
+         _extract("--input", "{in}/s10_5px.tif", "--input", "{in}/s60_1px.tif", "--patch-size", "6", "--out",
+                  "{out}/set"),
+         ERROR, r"the images are too small for Wald's protocol: '.*s10_5px.tif' \(5 x 5 pixels\) degraded by 6 is "
+                r"0 x 0 pixels.*give a larger area", "nothing", setup=given("s10_5px.tif", "s60_1px.tif")),
+    Case("shard-empty-folder", "message", ("{py}", "-m", "sr4rs.cli.main", "shard", "--no-progress", "--lr_patches",
+                                           "{in}/empty", "--output", "{out}/shards"),
+         ERROR, r"--lr_patches '.*empty' is a folder without patches.json, not a patch set", "nothing",
+         setup=given("empty")),
+    Case("shard-shards-folder", "message", ("{py}", "-m", "sr4rs.cli.main", "shard", "--no-progress", "--lr_patches",
+                                            "{in}/shards", "--output", "{out}/shards"),
+         ERROR, r"--lr_patches '.*shards' is a shards folder \(sr4rs train reads it as it is\)", "nothing",
+         setup=given("shards")),
+    Case("evaluate-too-small-for-some-figures", "message",
+         _evaluate("--input", "{in}/s2.SAFE", "--bands", S2_BANDS + ",B1,B9", "--model", "s2-60m-x6", "--border", "1"),
+         OK, r"^s2-60m-x6 .* n/a", "nothing (table only): n/a, and a line saying why under the table",
+         setup=given("s2.SAFE"), check=says_why("SSIM needs 11 x 11", "consistency needs", "the shift needs",
+                                                "synthesis and hallucination")),
+]
 
 
 CASES = [
@@ -331,4 +611,4 @@ CASES = [
     Case("evaluate-sigterm", "signal", _evaluate("--hr", "{in}/example.tif", *M, "--ts", "16", "--out", "{out}"),
          SIGTERM_EXIT, r"interrupted: nothing was written", "nothing (its scratch folder removed)",
          signal=signal.SIGTERM, wait=_evaluation_started),
-]
+] + NEWER_PATHS

@@ -32,6 +32,18 @@ The rules the rows check:
   link, or one inside the other. `--overwrite` replaces only an earlier output of the same kind (an image
   `sr4rs apply` wrote, patches and CSVs `sr4rs extract` wrote, a SavedModel folder holding nothing else,
   evaluation reports), never anything else; `--save_ckpt` may be the folder `--load_ckpt` resumes.
+- **One check for every writer.** `--all-bands` and its `--quicklook`, `apply-many`'s outputs and `--output-dir`,
+  and the Python API go through the check plain `apply` makes, before any model runs: every file of a product
+  (`MTD_MSIL1C.xml`, `manifest.safe`, a band file, by name or link) is an input; a quicklook folder that does not
+  exist is found first. Temporary names are unique per run, and a finished file is renamed into place only if no
+  other run put one there meanwhile: two runs on one output leave one run's result, whole, and the other says why.
+- **Images of several resolutions are checked together** (`apply` of a fusion model, `extract --input`,
+  `evaluate --input`, the API): both georeferenced, in one CRS (both named when they differ), the coarser grid
+  nested in the finer one from the same corner; messages name the files as the user gave them.
+- **Odd inputs are refused at the door, never "unexpected"**: complex, boolean, signed-byte or non-numeric pixels,
+  sensor files whose `dtype` no product band can have, scheduler addresses Dask cannot use, a Sentinel-2 product
+  of baseline 04.00 or later whose metadata lacks a band's radiometric offset (its values would read 1000 too
+  high). `evaluate` prints `n/a` for a figure it cannot measure and says why under the table.
 - **NaN and infinite pixels are nodata**, whatever the file's tag says: masked before a model, written as
   nodata (NaN in a float output without nodata value) exactly where they were, skipped by `extract`, left out
   by `evaluate`.
@@ -40,7 +52,8 @@ The rules the rows check:
 | --- | --- | --- | --- | --- | --- |
 """
 
-FOOTER = """| concurrent-runs-on-one-output | concurrency | two `sr4rs apply --output {out}/sr.tif` started together | one finishes; the other: `... already exists` or `... appeared while writing` | 0 and 1 | one complete sr.tif, no temporary |
+FOOTER = """| concurrent-runs-on-one-output | concurrency | two `sr4rs apply --output {out}/sr.tif` started together | one finishes; the other: `... already exists` or `... was written by another run ...` | 0 and 1 | one complete sr.tif, no temporary |
+| all-bands-and-apply-on-one-output | concurrency | `sr4rs apply --all-bands` of two products (their pixels 500 apart) and `sr4rs apply` of each, all to `{out}/one.tif`, each held (SIGSTOP) once it passed its checks, then all let go | one finishes; the three others: `'…one.tif' was written by another run (or program) while this one worked on it: that file is kept and this result dropped; …` | 0 and 1, 1, 1 | one complete one.tif, every band from one product, no temporary |
 
 `{in}` is a folder of input copies, `{out}` the output folder (a 48 to 256 KiB or a read-only tmpfs for the
 disk rows, mounted by the tests, which run as root in CI), `{model}` an x4 test model, `{tf1}` an SR4RS-style
@@ -54,9 +67,9 @@ def _command(argv):
     words = [w for w in argv if w != "{py}"]
     if words[:2] == ["-m", "sr4rs.cli.main"]:
         words = ["sr4rs"] + words[2:]
-    elif words[0] == "train.py":
-        words = ["python", "train.py"] + words[1:]
-    return "`" + " ".join(w if " " not in w else f'"{w}"' for w in words).replace("|", "\\|") + "`"
+    elif words[0].endswith(".py"):  # train.py, tests/reliability/api_calls.py
+        words = ["python"] + words
+    return "`" + " ".join(w if " " not in w and "*" not in w else f"'{w}'" for w in words).replace("|", "\\|") + "`"
 
 
 def _says(pattern):
@@ -65,7 +78,7 @@ def _says(pattern):
     text = pattern.replace(".*", "…").replace("\\(", "(").replace("\\)", ")").replace("\\[", "[").replace("\\]", "]")
     text = text.replace("\\d+", "N").replace("[1-9]N", "N").replace("[\\d.]+", "N").replace("\\.", ".")
     text = re.sub(r"^\^|\$$", "", text).replace("|", " or ")
-    return text
+    return text.replace('\\"', '"').replace("\\*", "*").replace("<", "&lt;")
 
 
 def _exit(case):

@@ -4,6 +4,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from osgeo import gdal
 
 from cases import CASES, ERROR, OK
 from conftest import LANDSAT, RGBN, ROOT, S2_10M, read, run_cli
+from newer_inputs import make_extra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENV = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
@@ -51,7 +53,8 @@ def assets(tmp_path_factory, x4_model, sr4rs_tf1_model):
     proc = run_cli("-m", "sr4rs.cli.main", "apply", "--input", LANDSAT, "--savedmodel", x4_model, "--output",
                    str(earlier))
     assert proc.returncode == 0, proc.stderr
-    return {"in": str(inp), "ckpt": str(ckpt), "earlier": str(earlier), "model": x4_model, "tf1": sr4rs_tf1_model}
+    return {"in": str(inp), "ckpt": str(ckpt), "earlier": str(earlier), "model": x4_model, "tf1": sr4rs_tf1_model,
+            "extra": make_extra(root), "earlier_all": str(root / "earlier_all.tif")}
 
 
 def _float_with_nan(path):
@@ -241,7 +244,7 @@ def test_concurrent_runs_on_one_output(tmp_path, assets):
     results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
     assert sorted(r[2] for r in results) == [OK, ERROR], results
     failed = next(r for r in results if r[2] == ERROR)
-    assert len(failed[1].strip().splitlines()) == 1 and re.search(r"already exists|appeared while writing", failed[1])
+    assert len(failed[1].strip().splitlines()) == 1 and re.search(r"already exists|was written by another run", failed[1])
     assert os.listdir(ws.out) == ["sr.tif"]
     assert gdal.Open(os.path.join(ws.out, "sr.tif")).RasterXSize == 2048
 
@@ -252,3 +255,65 @@ def test_the_table_in_the_docs_is_this_one():
     with open(os.path.join(ROOT, "docs", "reliability.md"), encoding="utf-8") as f:
         assert f.read() == markdown(), "docs/reliability.md is out of date: python tests/reliability/make_doc.py"
     assert len(CASES) + 1 >= 40
+
+
+def _started(out, before):
+    """The temporary files of runs writing {out}/one.tif that were not there ``before``."""
+    return {n for n in os.listdir(out) if "one.tif" in n and ".partial" in n} - before
+
+
+def test_all_bands_and_apply_jobs_on_one_output(tmp_path, assets):
+    """Two --all-bands jobs and two plain applies (of two products whose pixels differ by 500) started on one
+    output: each is stopped (SIGSTOP) once its first temporary file shows it passed its checks, then all go on
+    together. One writes the output whole; the three others stop at their end with one line, and nothing of
+    theirs is left: the output is one job's, never a mix of two products."""
+    from newer_inputs import given
+
+    ws = Workspace(tmp_path, assets)
+    given("s2.SAFE", "s2_brighter.SAFE")(ws)
+    jobs = [("s2.SAFE", "--model", "s2-60m-x6", "--all-bands"), ("s2_brighter.SAFE", "--model", "s2-60m-x6",
+                                                                  "--all-bands"),
+            ("s2.SAFE",), ("s2_brighter.SAFE",)]
+    procs = []
+    try:
+        for product, *extra in jobs:
+            argv = ws.argv(("{py}", "-m", "sr4rs.cli.main", "apply", "--input", f"{{in}}/{product}", "--model",
+                            "s2-20m-x2", *extra, "--output", "{out}/one.tif", "--ts", "36", "--batch-size", "1"))
+            before = _started(ws.out, set())
+            procs.append(subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True))
+            deadline = time.monotonic() + 300
+            while not _started(ws.out, before):
+                assert procs[-1].poll() is None, procs[-1].communicate()
+                assert time.monotonic() < deadline, "the job never began writing"
+                time.sleep(0.01)
+            procs[-1].send_signal(signal.SIGSTOP)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGCONT)
+    results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
+    assert sorted(r[2] for r in results) == [OK, ERROR, ERROR, ERROR], results
+    for _, err, code in results:
+        if code == ERROR:
+            assert len(err.strip().splitlines()) == 1 and "was written by another run" in err, err
+    assert os.listdir(ws.out) == ["one.tif"], os.listdir(ws.out)
+    winner = jobs[[r[2] for r in results].index(OK)]
+    _check_one_product(os.path.join(ws.out, "one.tif"), os.path.join(ws.inp, winner[0]), len(winner) > 1)
+
+
+def _check_one_product(output, product, all_bands):
+    """Every band of ``output`` from ``product``: its 10 m bands as they are, its fused 20 m bands at the level of
+    its own 20 m bands (the other product's are 500 higher)."""
+    ds = gdal.Open(output)
+    names = [ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)]
+    assert names == (["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12"] if all_bands else
+                     ["B5", "B6", "B7", "B8A", "B11", "B12"])
+    files = {f.rsplit("_", 1)[1][:-4]: os.path.join(d, f) for d, _, fs in os.walk(product) for f in fs
+             if f.endswith(".jp2")}
+    for i, name in enumerate(names):
+        native = gdal.Open(files[f"B{name[1:].zfill(2)}" if name != "B8A" else "B8A"]).ReadAsArray().astype(float)
+        band = ds.GetRasterBand(i + 1).ReadAsArray().astype(float)
+        if band.shape == native.shape:
+            np.testing.assert_array_equal(band, native)  # a 10 m band, copied
+        else:
+            assert abs(band[band > 0].mean() - native[native > 0].mean()) < 150, name  # fused from this product
