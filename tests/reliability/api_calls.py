@@ -24,6 +24,7 @@ def _apply(dtype, model, out):
     """An array of ``dtype`` through the model into a GeoTIFF; prints the type written and its first pixel."""
     source = api.MemorySource(_array(dtype), **GRID)
     path = os.path.join(out, "sr.tif")
+    api.import_tensorflow_quietly()
     run_apply(source, api.load_model(model), lambda spec: GeoTiffSink(path, spec), api.ApplyOptions())
     from osgeo import gdal
 
@@ -42,6 +43,7 @@ def _fusion_unplaced(out):
     sources = [api.MemorySource(np.moveaxis(fine.ReadAsArray(), 0, -1), geotransform=fine.GetGeoTransform(),
                                 projection=fine.GetProjection()), api.MemorySource(np.moveaxis(coarse, 0, -1))]
     path = os.path.join(out, "fused.tif")
+    api.import_tensorflow_quietly()
     run_apply(sources, api.load_model("s2-20m-x2"), lambda spec: GeoTiffSink(path, spec), api.ApplyOptions())
     print(f"wrote {path}")
 
@@ -69,7 +71,6 @@ CALLS = {
 
 if __name__ == "__main__":
     name, model, out = sys.argv[1:4]
-    api.import_tensorflow_quietly()
     try:
         CALLS[name](model, out)
     except api.Sr4rsError as err:

@@ -53,7 +53,7 @@ The rules the rows check:
 """
 
 FOOTER = """| concurrent-runs-on-one-output | concurrency | two `sr4rs apply --output {out}/sr.tif` started together | one finishes; the other: `... already exists` or `... was written by another run ...` | 0 and 1 | one complete sr.tif, no temporary |
-| all-bands-and-apply-on-one-output | concurrency | `sr4rs apply --all-bands` of two products (their pixels 500 apart) and `sr4rs apply` of each, all to `{out}/one.tif`, each held (SIGSTOP) once it passed its checks, then all let go | one finishes; the three others: `'…one.tif' was written by another run (or program) while this one worked on it: that file is kept and this result dropped; …` | 0 and 1, 1, 1 | one complete one.tif, every band from one product, no temporary |
+| all-bands-and-apply-on-one-output | concurrency | `sr4rs apply --model s2-20m-x2 --all-bands` of two products (their pixels 500 apart) and `sr4rs apply` of each, all to `{out}/one.tif`, each held (SIGSTOP) once it passed its checks, then all let go | one finishes; the three others: `'…one.tif' was written by another run (or program) while this one worked on it: that file is kept and this result dropped; …` | 0 and 1, 1, 1 | one complete one.tif, every band from one product, no temporary |
 
 `{in}` is a folder of input copies, `{out}` the output folder (a 48 to 256 KiB or a read-only tmpfs for the
 disk rows, mounted by the tests, which run as root in CI), `{model}` an x4 test model, `{tf1}` an SR4RS-style

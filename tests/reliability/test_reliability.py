@@ -157,7 +157,7 @@ class Workspace:
 
     @staticmethod
     def check_finite_table(result):
-        rows = [line.split() for line in result.stdout.splitlines()[2:-1]]
+        rows = [line.split() for line in result.stdout.splitlines()[2:] if "|" in line]  # not the notes under it
         assert rows and all(np.isfinite([float(v) for v in row[1:6]]).all() for row in rows), result.stdout
 
     def check_cog(self, name):
@@ -271,14 +271,12 @@ def test_all_bands_and_apply_jobs_on_one_output(tmp_path, assets):
 
     ws = Workspace(tmp_path, assets)
     given("s2.SAFE", "s2_brighter.SAFE")(ws)
-    jobs = [("s2.SAFE", "--model", "s2-60m-x6", "--all-bands"), ("s2_brighter.SAFE", "--model", "s2-60m-x6",
-                                                                  "--all-bands"),
-            ("s2.SAFE",), ("s2_brighter.SAFE",)]
+    jobs = [("s2.SAFE", "--all-bands"), ("s2_brighter.SAFE", "--all-bands"), ("s2.SAFE",), ("s2_brighter.SAFE",)]
     procs = []
     try:
         for product, *extra in jobs:
             argv = ws.argv(("{py}", "-m", "sr4rs.cli.main", "apply", "--input", f"{{in}}/{product}", "--model",
-                            "s2-20m-x2", *extra, "--output", "{out}/one.tif", "--ts", "36", "--batch-size", "1"))
+                            "s2-20m-x2", *extra, "--output", "{out}/one.tif", "--ts", "32", "--batch-size", "1"))
             before = _started(ws.out, set())
             procs.append(subprocess.Popen(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
@@ -306,12 +304,12 @@ def _check_one_product(output, product, all_bands):
     its own 20 m bands (the other product's are 500 higher)."""
     ds = gdal.Open(output)
     names = [ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)]
-    assert names == (["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12"] if all_bands else
+    assert names == (["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"] if all_bands else
                      ["B5", "B6", "B7", "B8A", "B11", "B12"])
     files = {f.rsplit("_", 1)[1][:-4]: os.path.join(d, f) for d, _, fs in os.walk(product) for f in fs
              if f.endswith(".jp2")}
     for i, name in enumerate(names):
-        native = gdal.Open(files[f"B{name[1:].zfill(2)}" if name != "B8A" else "B8A"]).ReadAsArray().astype(float)
+        native = gdal.Open(files[f"B{name[1:].zfill(2)}"]).ReadAsArray().astype(float)
         band = ds.GetRasterBand(i + 1).ReadAsArray().astype(float)
         if band.shape == native.shape:
             np.testing.assert_array_equal(band, native)  # a 10 m band, copied
