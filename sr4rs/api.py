@@ -25,7 +25,7 @@ from .evaluation.scenes import (SceneRow, check_scene_reports, format_summary, p
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.blocks import copy_blocks, fingerprint, plan_blocks
 from .inference.engine import ApplyReport, output_spec, run_apply, runtime_label
-from .inference.plan import ApplyOptions, ApplyPlan, check_options, check_tiling, plan_apply
+from .inference.plan import ApplyOptions, ApplyPlan, check_grids, check_options, check_tiling, plan_apply
 from .io import catalog
 from .io.drivers import DRIVERS, gdal_summary
 from .io.extended import writer_name
@@ -328,6 +328,7 @@ def check_apply(inputs: Union[str, Sequence[str]], output: str, model: Union[Non
     check_apply_paths(infos, model_path, output, quicklook, options.overwrite, originals, options.writes_item)
     check_options(options)
     check_tiling(metadata, options)
+    check_grids(infos, metadata)
     return ApplyInputs(tuple(paths), tuple(infos), model_path, tuple(([chosen] if chosen else []) + notes))
 
 
@@ -484,13 +485,14 @@ def check_all_bands(product: str, output: str, models: Sequence[Union[str, Runti
     order = tuple(b.name for b in open_product(product, sensor).sensor.bands)
     fine_bands = tuple(metas[0].inputs[0].bands)
     fine = resolve_bands(product, fine_bands, sensor)
-    groups = [open_inputs(product, None, sensor, meta) for meta in metas]
-    infos = [read_info(p) for group in groups for p in group]
+    groups = [[read_info(p) for p in open_inputs(product, None, sensor, meta)] for meta in metas]
+    infos = [info for group in groups for info in group]
     check_apply_paths(infos, paths, output, quicklook, options.overwrite, [product], options.writes_item)
     check_options(options)
-    for path, meta in zip(paths, metas):
+    for path, meta, group in zip(paths, metas, groups):
         try:
             check_tiling(meta, options)
+            check_grids(group, meta)
         except InputError as err:
             raise InputError(f"model '{os.path.basename(os.path.normpath(path))}': {err}") from None
     return AllBandsInputs(fine, fine_bands, tuple(paths), tuple(metas), order, output, options)

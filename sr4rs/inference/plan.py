@@ -19,6 +19,7 @@ from ..geo.nodata import check_nodata_fits, resolve_nodata
 from ..geo.windows import Tile, tile_grid
 from ..io.grids import check_stack
 from ..io.source import RasterInfo
+from ..model.contract import InputSpec
 from ..model.load import LoadedModel
 
 DEFAULT_TILE_SIZE = 512  # output pixels, as SR4RS's --ts
@@ -108,27 +109,26 @@ def _check_bands(infos: Sequence[RasterInfo], model: LoadedModel) -> None:
                              f"({names}): stack the right bands in that order (e.g. gdalbuildvrt -separate)")
 
 
-def _check_grids(infos: Sequence[RasterInfo], model: LoadedModel, out_width: int, out_height: int) -> None:
+def _check_grids(infos: Sequence[RasterInfo], specs: Sequence[InputSpec], out_width: int, out_height: int) -> None:
     """Every input covers the output's ground on its own grid: ceil(output size / factor) pixels, and the inputs
     together as ``check_stack`` wants them (georeferenced, one CRS, nested from one corner), each as many times
     coarser than the finest as the model says."""
-    fine, fine_factor = infos[0], model.inputs[0].spec.factor
-    for info, model_input in zip(infos[1:], model.inputs[1:]):
-        f = model_input.spec.factor
+    fine, fine_factor = infos[0], specs[0].factor
+    for info, spec in zip(infos[1:], specs[1:]):
+        f = spec.factor
         size = (-(-out_width // f), -(-out_height // f))
         if (info.width, info.height) != size:
             raise InputError(f"input {shown(info.path)} is {info.width} x {info.height} pixels but the model's "
-                             f"'{model_input.spec.name}' input, {f // fine_factor} times coarser than "
+                             f"'{spec.name}' input, {f // fine_factor} times coarser than "
                              f"{shown(fine.path)}, must be {size[0]} x {size[1]}: give the bands of the same area at "
                              "their native resolutions")
     if len(infos) < 2:
         return
-    for info, factor, model_input in zip(infos[1:], check_stack(infos)[1:], model.inputs[1:]):
-        if factor * fine_factor != model_input.spec.factor:
+    for info, factor, spec in zip(infos[1:], check_stack(infos)[1:], specs[1:]):
+        if factor * fine_factor != spec.factor:
             raise InputError(f"input {shown(info.path)} is {factor} times coarser than {shown(fine.path)} but the "
-                             f"model's '{model_input.spec.name}' input is {model_input.spec.factor // fine_factor} "
-                             f"times coarser: give the bands {', '.join(model_input.spec.bands)} at their native "
-                             "resolution")
+                             f"model's '{spec.name}' input is {spec.factor // fine_factor} times coarser: give the "
+                             f"bands {', '.join(spec.bands)} at their native resolution")
 
 
 def _check_range(flag: str, value: Optional[int], low: int, high: int, what: str) -> None:
@@ -143,6 +143,14 @@ def check_options(options: ApplyOptions) -> None:
     _check_range("--ts", options.tile_size, 1, MAX_TILE_SIZE, "output pixels (default 512)")
     _check_range("--pad", options.pad, 0, MAX_PAD, "output pixels (default: the model's margin)")
     _check_range("--batch-size", options.batch_size, 1, MAX_BATCH_SIZE, "tiles per model call (default: automatic)")
+
+
+def check_grids(infos: Sequence[RasterInfo], metadata) -> None:
+    """The inputs' grids against a model's metadata (``plan_apply``'s rule), before the model is loaded: each input
+    covers the output's ground, the inputs georeferenced, in one CRS, nested as the model's factors say."""
+    if metadata is not None and len(infos) == len(metadata.inputs) > 1:
+        _check_grids(infos, metadata.inputs, infos[0].width * metadata.fine_factor,
+                     infos[0].height * metadata.fine_factor)
 
 
 def check_tiling(metadata, options: ApplyOptions) -> None:
@@ -184,7 +192,7 @@ def plan_apply(infos, model: LoadedModel, options: ApplyOptions, exported_pad_on
     meta = model.metadata
     unit, fine_factor = meta.grid_unit, meta.fine_factor
     out_width, out_height = infos[0].width * fine_factor, infos[0].height * fine_factor
-    _check_grids(infos, model, out_width, out_height)
+    _check_grids(infos, [m.spec for m in model.inputs], out_width, out_height)
     pad = resolve_pad(model, options.pad, exported_pad_only)
     tile = resolve_tile(options.tile_size, unit, max(out_width, out_height))
     _, crop = model.output_for(pad)

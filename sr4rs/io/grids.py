@@ -17,8 +17,10 @@ def _grid(info: RasterInfo) -> Grid:
 
 
 def check_georeferenced(info: RasterInfo, finest: RasterInfo) -> None:
-    """An InputError unless ``info`` has a geotransform and a CRS: its place against ``finest`` is checked."""
-    lacks = [what for what, has in (("geotransform", info.geotransform), ("CRS", info.projection)) if not has]
+    """An InputError unless ``info`` has a geotransform (and a CRS where ``finest`` has one): its place against
+    ``finest`` is checked."""
+    lacks = [what for what, has in (("geotransform", info.geotransform),
+                                    ("CRS", info.projection or not finest.projection)) if not has]
     if lacks:
         against = "" if info is finest else f" against {shown(finest.path)}"
         how = "give MemorySource its geotransform and projection" if info.path.startswith("<") else \
@@ -29,17 +31,18 @@ def check_georeferenced(info: RasterInfo, finest: RasterInfo) -> None:
 
 def check_stack(infos: Sequence[RasterInfo]) -> List[int]:
     """Each image's pixel size in units of the first's (the finest, 1 first), after checking the images
-    together: georeferenced, one CRS, nested grids from one corner, finest first."""
-    first = infos[0]
+    together: georeferenced (a geotransform each; a CRS each, or none at all, as arrays may come), one CRS,
+    nested grids from one corner, finest first."""
+    first = next((i for i in infos if i.projection), infos[0])  # a CRS, where any has one, is expected of all
     for info in infos:
         check_georeferenced(info, first)
+    first = infos[0]
     for info in infos[1:]:
         if not same_crs(info.projection, first.projection):
             raise InputError(f"{shown(info.path)} is in {crs_name(info.projection)} but {shown(first.path)} in "
                              f"{crs_name(first.projection)}: images of several resolutions must share their CRS; "
                              f"reproject the first into the second's CRS (gdalwarp -t_srs "
-                             f"{crs_code(first.projection)}), "
-                             "or give the bands of one product")
+                             f"{crs_code(first.projection)}), or give the bands of one product")
     unit = crs_unit(first.projection)
     factors = [1]
     for before, info in zip(infos, infos[1:]):

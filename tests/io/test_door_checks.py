@@ -94,6 +94,13 @@ def test_images_of_several_resolutions_are_checked_together(tmp_path):
     placed_nowhere = MemorySource(np.zeros((50, 64, 6), np.uint16)).info
     with pytest.raises(InputError, match="'<memory>' has no geotransform and no CRS, so its place against"):
         check_stack([fine, placed_nowhere])
+    no_crs = _copy(tmp_path, "nocrs.tif", S2_20M, wkt="")
+    with pytest.raises(InputError, match="nocrs.tif' has no CRS, so its place against .*s2_10m_crop.tif' cannot be"):
+        check_stack([fine, no_crs])
+    # arrays placed by their coordinates alone (no CRS on any): their grids are still checked
+    arrays = [MemorySource(np.zeros((i.height, i.width, i.count), np.uint16), i.geotransform).info
+              for i in (fine, coarse)]
+    assert check_stack(arrays) == [1, 2]
 
 
 def test_a_staged_file_never_replaces_what_another_run_wrote_meanwhile(tmp_path):

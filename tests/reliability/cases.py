@@ -196,7 +196,8 @@ NEWER_PATHS = [
          setup=given("s10.tif", "s20_nocrs.tif")),
     Case("evaluate-fusion-fine-not-georeferenced", "grid",
          _evaluate("--input", "{in}/s10_nogeo.tif", "--input", "{in}/s20.tif", "--model", "s2-20m-x2"),
-         ERROR, r"'.*s10_nogeo.tif' has no geotransform and no CRS, so its place cannot be checked", "nothing",
+         ERROR, r"'.*s10_nogeo.tif' has no geotransform and no CRS, so its place against '.*s20.tif' cannot be "
+                r"checked", "nothing",
          setup=given("s10_nogeo.tif", "s20.tif")),
     Case("apply-fusion-coarse-shifted", "grid",
          _apply("--input", "{in}/s10.tif", "--input", "{in}/s20_shifted.tif", "--model", "s2-20m-x2", "--output",
@@ -348,7 +349,8 @@ NEWER_PATHS = [
          "nothing", setup=given("s2.SAFE")),
     Case("evaluate-product-bands-named-as-given", "message",
          _evaluate("--input", "{in}/s2.SAFE", "--bands", S2_BANDS + ",B1,B9", "--model", "s2-60m-x6"),
-         ERROR, r"--border 16 leaves no pixel of '[^']*s2.SAFE' \(bands B1, B9\) to compare", "nothing",
+         ERROR, r"--border 16 leaves no pixel of '[^']*s2.SAFE' \(bands B1, B9\) \(18 x 12 pixels of the bands "
+                r"scored\) to compare", "nothing",
          setup=given("s2.SAFE")),
     Case("extract-fusion-degraded-to-nothing", "message",
          _extract("--input", "{in}/s10_5px.tif", "--input", "{in}/s60_1px.tif", "--patch-size", "6", "--out",
