@@ -241,10 +241,10 @@ NEWER_PATHS = [
 
     # pixel types, sensor files, scheduler addresses: checked at the door, never "unexpected"
     Case("apply-int64-image", "pixel type", _apply("--input", "{in}/int64.tif", *M, "--output", "{out}/sr.tif"),
-         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4\)", "the output, Int64 like its input",
+         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4[,)]", "the output, Int64 like its input",
          setup=given("int64.tif"), check=pixel_type("sr.tif", "Int64")),
     Case("apply-uint64-image", "pixel type", _apply("--input", "{in}/uint64.tif", *M, "--output", "{out}/sr.tif"),
-         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4\)", "the output, UInt64 like its input",
+         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4[,)]", "the output, UInt64 like its input",
          setup=given("uint64.tif"), check=pixel_type("sr.tif", "UInt64")),
     Case("apply-complex-image", "pixel type", _apply("--input", "{in}/cint16.tif", *M, "--output", "{out}/sr.tif"),
          ERROR, r"input '.*cint16.tif' has complex pixels \(complex64\): sr4rs reads real numbers", "nothing",
