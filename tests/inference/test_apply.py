@@ -1,4 +1,5 @@
 """The streaming engine on real Landsat 8 and RGBN crops."""
+import json
 import numpy as np
 import pytest
 from osgeo import gdal
@@ -243,7 +244,10 @@ def test_creation_options_and_cog(tmp_path, x4_model):
     assert ds.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
     assert ds.GetRasterBand(1).GetOverviewCount() >= 1
     np.testing.assert_array_equal(read(cog), read(out))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cog.tif", "sr.tif"]  # no intermediate left
+    # no intermediate left; a COG joins a catalog: its STAC item beside it (and none beside the plain GeoTIFF)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cog.json", "cog.tif", "sr.tif"]
+    item = json.loads((tmp_path / "cog.json").read_text())
+    assert item["assets"]["data"]["href"].endswith("cog.tif") and "cloud-optimized" in item["assets"]["data"]["type"]
 
 
 def test_bigtiff_is_chosen_from_the_uncompressed_size():

@@ -447,7 +447,7 @@ CASES = [
          "the existing file, unchanged", setup=_keep_me("sr.tif")),
     Case("apply-overwrite-earlier-output", "output path", _apply("--input", "{in}/landsat.tif", *M, "--output",
                                                                  "{out}/sr.tif", "--overwrite"),
-         OK, r"wrote .*sr.tif \(812 x 628 pixels, x4\)", "the new output", setup=lambda ws: ws.earlier_output("sr.tif")),
+         OK, r"wrote .*sr.tif \(812 x 628 pixels, x4, native float32\)", "the new output", setup=lambda ws: ws.earlier_output("sr.tif")),
     Case("extract-output-is-input", "output path", _extract("--hr", "{in}/landsat.tif", "--factor", "4",
                                                             "--patch-size", "8", "--out-lr", "{out}/lr.tif",
                                                             "--out-hr", "{in}/landsat.tif", "--overwrite"),
@@ -544,11 +544,11 @@ CASES = [
 
     # --- a clean run prints the result and nothing else -------------------------------------------------
     Case("apply-cog", "noise", _apply("--input", "{in}/landsat.tif", *M, "--output", "{out}/sr.tif", "--cog"),
-         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4\) in [\d.]+ s$", "the COG",
+         OK, r"^wrote .*sr.tif \(812 x 628 pixels, x4, native float32\) in [\d.]+ s$", "the COG",
          check=lambda ws, r: ws.check_cog("sr.tif")),
     Case("apply-constant-image", "noise", _apply("--input", "{in}/const.tif", *M, "--output", "{out}/sr.tif",
                                                  "--quicklook", "{out}/sr.png"),
-         OK, r"^wrote .*sr.tif \(256 x 256 pixels, x4\) in [\d.]+ s and .*sr.png$", "the output and its quicklook"),
+         OK, r"^wrote .*sr.tif \(256 x 256 pixels, x4, native float32\) in [\d.]+ s and .*sr.png$", "the output and its quicklook"),
     Case("evaluate-constant-reference", "noise", _evaluate("--hr", "{in}/const.tif", *M, "--border", "0"),
          OK, r"test|x4|model", "nothing (table only)"),
 
