@@ -30,4 +30,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 bash scripts/setup_integrations.sh  # OTB, QGIS, TensorFlow 2.14 for tests/integrations (SR4RS_INTEGRATIONS=0: none)
-exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"
+# Two test processes (pytest-xdist), a test file staying in one (its module fixtures made once): SR4RS_TEST_PROCESSES=0
+# runs them in this one.
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "${SR4RS_TEST_PROCESSES:-2}" --dist loadfile tests "$@"

@@ -93,11 +93,32 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(path)], check=False)
 
 
+_DOC_REPORTS: list = []  # the documentation runner's reports sent by the test processes (pytest-xdist)
+
+
+def _doc_report():
+    runner = sys.modules.get("doc_runner")
+    return runner.report(runner.RESULTS) if runner is not None and runner.RESULTS else None
+
+
+def pytest_sessionfinish(session):
+    """In a test process of pytest-xdist, the documentation runner's report goes back to the main process."""
+    if hasattr(session.config, "workeroutput") and _doc_report():
+        session.config.workeroutput["doc_report"] = _doc_report()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    report = getattr(node, "workeroutput", {}).get("doc_report")
+    if report:
+        _DOC_REPORTS.append(report)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The documentation runner's report (tests/docs/doc_runner.py), when its tests ran: blocks run, passed,
     skipped with their reasons."""
-    runner = sys.modules.get("doc_runner")
-    if runner is not None and runner.RESULTS:
+    reports = _DOC_REPORTS + [r for r in [_doc_report()] if r]
+    if reports:
         terminalreporter.section("documentation commands (tests/docs/doc_runner.py)")
-        for line in runner.report(runner.RESULTS).splitlines():
+        for line in "\n".join(reports).splitlines():
             terminalreporter.write_line(line)
