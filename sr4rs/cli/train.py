@@ -61,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bands", nargs="+", default=(), help="band names, in order, recorded in the model")
     _robust_arguments(p, d)
     _scale_out_arguments(p, d)
+    _scene_arguments(p, d)
     p.add_argument("--nodata", type=float, help="nodata value recorded in the model (used by apply)")
     p.add_argument("--description", default="", help="free text recorded in the model")
     opt.no_progress(p)
@@ -115,6 +116,25 @@ def _robust_arguments(p: argparse.ArgumentParser, d) -> None:
     p.add_argument("--samweight", type=float, default=d.samweight, help="spectral angle loss weight (default 0)")
     p.add_argument("--consistency", action="store_true", help="export a last layer that makes the output's "
                    "factor x factor block means equal the input exactly")
+
+
+def _scene_arguments(p: argparse.ArgumentParser, d) -> None:
+    """What makes a model hold on scenes it never saw (docs/training.md)."""
+    p.add_argument("--guide", default=d.guide, help="fusion: what the network corrects: regression (a local "
+                   "regression of the coarse bands on the finest ones, the default) or none (the coarse bands "
+                   "upsampled)")
+    p.add_argument("--normalise", default=d.normalise, help="what the network sees: standard (each band centred "
+                   "and divided by its local spread: gains and offsets of a scene or product level do not matter), "
+                   "local (divided by its local mean; fusion), or fixed (times --lr_scale); default: the network's "
+                   "(fusion: local; edsr and sr4rs: fixed)")
+    p.add_argument("--consistency_layer", default=d.consistency_layer, help="fusion: backprojection (the "
+                   "default: the output, degraded as the model assumes, gives back its coarsest input) or none")
+    p.add_argument("--gain", type=float, default=d.gain, help="radiometric augmentation: each sample times "
+                   "exp(u), u drawn in [-gain, gain], each band by a fifth of that (e.g. 0.5; default 0: none)")
+    p.add_argument("--offset", type=float, default=d.offset, help="radiometric augmentation: each band plus an "
+                   "offset drawn in [-offset, offset], in the network's units (e.g. 0.02 in reflectance)")
+    p.add_argument("--blur_zero", type=float, default=d.blur_zero, help="--degradation random: the probability "
+                   "that the LR is the plain block mean (default 0)")
 
 
 def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:

@@ -26,6 +26,7 @@ PADS = (32, 64, 128, 256, 512)  # the cropped outputs SR4RS exports, in output p
 METADATA_PATH = os.path.join("assets.extra", "sr4rs.json")
 FORMAT = "sr4rs-model/2"
 SR4RS_DEFAULT_SCALE = 4  # SR4RS's published models carry no metadata and are x4
+CONSISTENCY = ("", "block", "backprojection")
 
 _OUTPUT_RE = re.compile(r"^output_(\d+)(?::0)?$")
 
@@ -88,7 +89,9 @@ class ModelMetadata:
     training: Dict[str, Any] = field(default_factory=dict)
     inputs: Tuple[InputSpec, ...] = ()
     # "block": a last layer adds back the difference between the input and the output averaged over factor x
-    # factor blocks, so that the output's block means are the input exactly (reflectance consistency 0).
+    # factor blocks, so that the output's block means are the input exactly (reflectance consistency 0);
+    # "backprojection": the network's own last layer makes its output, degraded as the model assumes (Wald's blur,
+    # then block means), give back its coarsest input.
     consistency: str = ""
     # What the training data looked like (``sr4rs.geo.radiometry.statistics_record``): per input and band, the range
     # over the training scenes of their 2nd, 50th and 98th percentiles, and the scenes' product levels. Inputs far
@@ -110,8 +113,9 @@ class ModelMetadata:
         if max(i.factor for i in inputs) != self.scale:
             raise ModelError(f"model metadata: scale {self.scale} is not the largest input factor "
                              f"({max(i.factor for i in inputs)}): re-export the model")
-        if self.consistency not in ("", "block"):
-            raise ModelError(f"model metadata: unknown consistency operator '{self.consistency}' (known: block)")
+        if self.consistency not in CONSISTENCY:
+            raise ModelError(f"model metadata: unknown consistency operator '{self.consistency}' (known: "
+                             f"{', '.join(c for c in CONSISTENCY if c)})")
         if self.margin % self.grid_unit:
             raise ModelError(f"model metadata: margin {self.margin} is not a multiple of {self.grid_unit} "
                              "(every input's factor must divide it)")

@@ -50,15 +50,44 @@ def is_fusion(arch: str) -> bool:
     return NETWORKS[arch].fusion
 
 
-def build_generator(arch: str, nbands, scale: int, depth: int, nresblocks: int, skip_gain: float = 1.0):
+# The options each network takes beyond its size (``--guide``, ``--normalise``, ``--consistency_layer``), with
+# their choices; the first choice is the network's default.
+OPTIONS = {
+    "sr4rs": {},
+    "edsr": {"normalise": ("fixed", "standard")},
+    "fusion": {"guide": ("regression", "none"), "normalise": ("local", "standard", "fixed"),
+               "consistency": ("backprojection", "none")},
+}
+
+
+def resolved_options(arch: str, options: dict) -> dict:
+    """Every option of ``arch``, those not given at the network's default (its first choice)."""
+    return {name: options.get(name, choices[0]) for name, choices in OPTIONS.get(arch, {}).items()}
+
+
+def check_options(arch: str, options: dict) -> None:
+    """Refuse an option ``arch`` does not take, or a choice it does not know."""
+    known = OPTIONS.get(arch, {})
+    for name, value in options.items():
+        flag = "--consistency_layer" if name == "consistency" else f"--{name}"
+        if name not in known:
+            raise InputError(f"--arch {arch} takes no {flag} (given '{value}'): drop it"
+                             + (f", or choose --arch {', '.join(a for a in OPTIONS if name in OPTIONS[a])}"
+                                if any(name in o for o in OPTIONS.values()) else ""))
+        if value not in known[name]:
+            raise InputError(f"unknown {flag} '{value}' for --arch {arch}: choose {', '.join(known[name])}")
+
+
+def build_generator(arch: str, nbands, scale: int, depth: int, nresblocks: int, skip_gain: float = 1.0,
+                    **options):
     """The generator ``arch`` for ``nbands`` bands at ``scale``; a fusion network takes ``nbands`` as the
-    (band count, factor) of each input, finest first."""
+    (band count, factor) of each input, finest first. ``options``: see ``OPTIONS``."""
     if is_fusion(arch):
-        return _module(arch).build(nbands, depth, nresblocks, skip_gain=skip_gain)
-    return _module(arch).build(nbands, scale, depth, nresblocks, skip_gain=skip_gain)
+        return _module(arch).build(nbands, depth, nresblocks, skip_gain=skip_gain, **options)
+    return _module(arch).build(nbands, scale, depth, nresblocks, skip_gain=skip_gain, **options)
 
 
-def receptive_radius_lr(arch: str, scale, nresblocks: int) -> float:
+def receptive_radius_lr(arch: str, scale, nresblocks: int, **options) -> float:
     """How far (in LR pixels; for a fusion network, finest-grid pixels, ``scale`` being its inputs) an output
     pixel of ``arch`` sees; the default margin covers it."""
-    return _module(arch).receptive_radius(scale, nresblocks)
+    return _module(arch).receptive_radius(scale, nresblocks, **options)

@@ -99,6 +99,20 @@ class TrainConfig:
     def policy(self) -> str:
         """The Keras dtype policy the networks compute in (weights stay float32)."""
         return "mixed_float16" if self.mixed_precision else self.precision
+    # Models that hold on scenes they never saw (docs/training.md): what a fusion network corrects, how a network
+    # normalises what it sees, the consistency layer ("auto": the network's own default), radiometric
+    # augmentation, and how often --degradation random draws plain block averaging.
+    guide: str = "auto"
+    normalise: str = "auto"
+    consistency_layer: str = "auto"
+    gain: float = 0.0  # each sample times exp(u), u drawn in [-gain, gain]; each band also by a fifth of that
+    offset: float = 0.0  # each band plus an offset drawn in [-offset, offset] (in the network's units)
+    blur_zero: float = 0.0  # --degradation random: probability that the LR is the plain block mean
+
+    def net_options(self) -> dict:
+        """The network's options, "auto" left to the network's defaults."""
+        return {k: v for k, v in (("guide", self.guide), ("normalise", self.normalise),
+                                  ("consistency", self.consistency_layer)) if v != "auto"}
 
     @property
     def use_gan(self) -> bool:
@@ -149,10 +163,14 @@ def _check_robust(cfg: TrainConfig) -> None:
         raise InputError(f"unknown --degradation '{cfg.degradation}': choose {' or '.join(DEGRADATIONS)}")
     if cfg.lr_schedule not in SCHEDULES:
         raise InputError(f"unknown --lr_schedule '{cfg.lr_schedule}': choose {' or '.join(SCHEDULES)}")
-    for name, low, high in (("blur_max", 0.0, 2.0), ("noise", 0.0, 1.0), ("shift", 0.0, 2.0), ("ema", 0.0, 0.99999)):
+    for name, low, high in (("blur_max", 0.0, 2.0), ("noise", 0.0, 1.0), ("shift", 0.0, 2.0), ("ema", 0.0, 0.99999),
+                            ("gain", 0.0, 2.0), ("offset", 0.0, 1.0), ("blur_zero", 0.0, 1.0)):
         value = getattr(cfg, name)
         if not low <= value <= high:
             raise InputError(f"--{name} {value} is out of range: give {low:g} to {high:g}")
+    from ..nets import check_options
+
+    check_options(cfg.arch, cfg.net_options())
     if cfg.samweight < 0:
         raise InputError(f"--samweight must be 0 or more, received {cfg.samweight}")
     if cfg.precision not in PRECISIONS:

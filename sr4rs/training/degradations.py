@@ -48,8 +48,9 @@ def shift_image(image, dy, dx):
 
 
 def make_transform(factor: int, degradation: str, blur_max: float, anisotropic: bool, noise: float,
-                   shift: float, crop: Optional[float] = None) -> Optional[Callable]:
-    """The per-sample transform of (lr, hr) samples for the training pipeline, or None when nothing changes."""
+                   shift: float, crop: Optional[float] = None, blur_zero: float = 0.0) -> Optional[Callable]:
+    """The per-sample transform of (lr, hr) samples for the training pipeline, or None when nothing changes.
+    ``blur_zero``: the probability that a random degradation is plain block averaging."""
     if degradation == "fixed" and not shift and not crop:
         return None
     radius = max(1, math.ceil(3 * blur_max * factor))
@@ -62,6 +63,9 @@ def make_transform(factor: int, degradation: str, blur_max: float, anisotropic: 
         if degradation == "random":
             sy = tf.random.stateless_uniform([], seeds[0], 0.0, blur_max * factor)
             sx = tf.random.stateless_uniform([], seeds[1], 0.0, blur_max * factor) if anisotropic else sy
+            if blur_zero:
+                sharp = tf.random.stateless_uniform([], seeds[1] + 1, 0.0, 1.0) < blur_zero
+                sy, sx = tf.where(sharp, 0.0, sy), tf.where(sharp, 0.0, sx)
             lr = blur_and_average(hr, factor, sy, sx, radius)
             if noise:
                 level = tf.random.stateless_uniform([], seeds[2], 0.0, noise) * tf.reduce_mean(tf.abs(hr))
@@ -70,6 +74,51 @@ def make_transform(factor: int, degradation: str, blur_max: float, anisotropic: 
             d = tf.random.stateless_uniform([2], seeds[4], -shift, shift)
             lr = shift_image(lr, d[0], d[1])
         return lr, hr
+
+    return transform
+
+
+def radiometric_transform(gain: float, offset: float, lr_scale: float, hr_scale: float) -> Optional[Callable]:
+    """Radiometric augmentation of a sample, ``(lr, hr)`` or ``((input_0, ...), target)``: every image times one
+    gain ``exp(u)`` (``u`` drawn in [-gain, gain]), each band times ``exp(v)`` (``v`` in [-gain / 5, gain / 5])
+    and plus an offset drawn in [-offset, offset] (network units); the bands of the target and of the last input
+    (the same bands) alike. So that a model learns no one scene's, season's or product level's levels."""
+    if not gain and not offset:
+        return None
+
+    def draw(seed, bands, ratio):
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        g = tf.exp(tf.random.stateless_uniform([bands], seeds[0], -gain / 5, gain / 5)) if gain else 1.0
+        o = tf.random.stateless_uniform([bands], seeds[1], -offset, offset) / ratio if offset else 0.0
+        return g, o
+
+    def transform(sample, seed):
+        seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 8)
+        common = tf.exp(tf.random.stateless_uniform([], seeds[0], -gain, gain)) if gain else 1.0
+        inputs, target = sample
+        single = not isinstance(inputs, (tuple, list))
+        inputs = [inputs] if single else list(inputs)
+        out = []
+        for k, x in enumerate(inputs):
+            g, o = draw(seeds[1 + min(k, 6)] if k < len(inputs) - 1 else seeds[7], tf.shape(x)[-1], lr_scale)
+            out.append(x * (common * g) + o)
+        g, o = draw(seeds[7], tf.shape(target)[-1], hr_scale)
+        target = target * (common * g) + o
+        return (out[0] if single else tuple(out)), target
+
+    return transform
+
+
+def chain(*transforms) -> Optional[Callable]:
+    """The transforms that are not None, one after the other (each with its own seed)."""
+    kept = [t for t in transforms if t is not None]
+    if not kept:
+        return None
+
+    def transform(sample, seed):
+        for k, t in enumerate(kept):
+            sample = t(sample, tf.cast(seed, tf.int64) + 7919 * k)
+        return sample
 
     return transform
 

@@ -60,7 +60,7 @@ class SRGAN:
     def build_generator(self):
         cfg, data = self.cfg, self.data
         return build_generator(cfg.arch, data.inputs if data.fusion else data.inputs[0][0], data.scale, cfg.depth,
-                               cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale)
+                               cfg.nresblocks, skip_gain=cfg.hr_scale / cfg.lr_scale, **cfg.net_options())
 
     def plain_generator(self):
         """The generator as one float32 model on this device, whatever the strategy and precision of training

@@ -115,13 +115,13 @@ class _Run:
         cfg = self.cfg
         # one seed per (phase, epoch): a resumed run shuffles and augments as the whole run would have
         seed = None if cfg.seed is None else cfg.seed * 1_000_003 + phase_index * 10_007 + epoch
-        from .degradations import make_transform, progressive_fraction
+        from .degradations import chain, make_transform, progressive_fraction, radiometric_transform
 
-        transform = None
+        transform = radiometric_transform(cfg.gain, cfg.offset, cfg.lr_scale, cfg.hr_scale)
         if not self.desc.fusion:
             crop = progressive_fraction(epoch, cfg.epochs) if cfg.progressive else None
-            transform = make_transform(self.desc.scale, cfg.degradation, cfg.blur_max, cfg.anisotropic, cfg.noise,
-                                       cfg.shift, crop)
+            transform = chain(transform, make_transform(self.desc.scale, cfg.degradation, cfg.blur_max, cfg.anisotropic,
+                                                        cfg.noise, cfg.shift, crop, cfg.blur_zero))
         batches = self.source.batches(cfg.batchsize, shuffle=True, augment=cfg.augment, seed=seed,
                                       drop_remainder=True, transform=transform)
         if self.strategy is None:
@@ -249,23 +249,28 @@ def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
 
 def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) -> ModelMetadata:
     """What the exported model records: inputs (bands, factor), scale, margin (the receptive field), training."""
-    from ..nets import receptive_radius_lr
+    from ..nets import receptive_radius_lr, resolved_options
 
+    network = resolved_options(cfg.arch, cfg.net_options())
+    consistency = "block" if cfg.consistency else \
+        "backprojection" if network.get("consistency") == "backprojection" else ""
     unit = math.lcm(*(f for _, f in desc.inputs))
     if desc.fusion:
-        margin = unit * math.ceil(receptive_radius_lr(cfg.arch, desc.inputs, cfg.nresblocks) / unit)
+        radius = receptive_radius_lr(cfg.arch, desc.inputs, cfg.nresblocks, **cfg.net_options())
+        margin = unit * math.ceil(radius / unit)
         inputs = tuple(InputSpec(f"input_{i}", names, f)
                        for i, (names, (_, f)) in enumerate(zip(desc.input_names, desc.inputs)))
     else:
-        margin = desc.scale * math.ceil(receptive_radius_lr(cfg.arch, desc.scale, cfg.nresblocks))
+        margin = desc.scale * math.ceil(receptive_radius_lr(cfg.arch, desc.scale, cfg.nresblocks, **cfg.net_options()))
         inputs = (InputSpec(INPUT_KEY, desc.output_names, desc.scale),)
     kind = "fusion" if desc.fusion else f"x{desc.scale}"
     return ModelMetadata(
         scale=desc.scale, inputs=inputs, output_bands=desc.output_names, lr_scale=cfg.lr_scale,
-        hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency="block" if cfg.consistency else "",
+        hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency=consistency,
         description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
-        training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)},
-                  "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step, "history": result.history},
+        training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)}, "network": network,
+                  "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step,
+                  "history": result.history},
         statistics=training_statistics(cfg, desc))
 
 
