@@ -126,7 +126,7 @@ def _scene_arguments(p: argparse.ArgumentParser, d) -> None:
     p.add_argument("--normalise", default=d.normalise, help="what the network sees: standard (each band centred "
                    "and divided by its local spread: gains and offsets of a scene or product level do not matter), "
                    "local (divided by its local mean; fusion), or fixed (times --lr_scale); default: the network's "
-                   "(fusion: local; edsr and sr4rs: fixed)")
+                   "(fusion: standard; edsr and sr4rs: fixed)")
     p.add_argument("--consistency_layer", default=d.consistency_layer, help="fusion: backprojection (the "
                    "default: the output, degraded as the model assumes, gives back its coarsest input) or none")
     p.add_argument("--gain", type=float, default=d.gain, help="radiometric augmentation: each sample times "

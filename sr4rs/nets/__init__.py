@@ -55,7 +55,7 @@ def is_fusion(arch: str) -> bool:
 OPTIONS = {
     "sr4rs": {},
     "edsr": {"normalise": ("fixed", "standard")},
-    "fusion": {"guide": ("regression", "none"), "normalise": ("local", "standard", "fixed"),
+    "fusion": {"guide": ("regression", "none"), "normalise": ("standard", "local", "fixed"),
                "consistency": ("backprojection", "none")},
 }
 

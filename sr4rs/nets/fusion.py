@@ -8,10 +8,11 @@ Three choices make a model hold on scenes it never saw (each can be turned off, 
 - ``guide="regression"``: the first estimate is a local linear regression of each coarse band on the finest
   bands (``local.LocalRegression``), a classical fusion fitted to each place of each scene; otherwise it is
   the coarse bands upsampled bilinearly;
-- ``normalise="local"``: every band is divided by its local mean before the network sees it, and the
-  correction is multiplied by the local mean of the band it corrects, so that a band's level (season, sun,
-  product level) changes the result by the same factor and nothing else; ``"fixed"`` keeps the raw values
-  times the model's radiometric scale;
+- ``normalise="standard"``: every band is centred on its local mean and divided by its local spread before
+  the network sees it, and the correction is multiplied by the local spread of the band it corrects, so that a
+  band's gain and offset (season, sun, atmosphere, product level) change the result by the same gain and
+  offset and nothing else; ``"local"`` divides by the local mean alone (gains only); ``"fixed"`` keeps the raw
+  values times the model's radiometric scale;
 - ``consistency="backprojection"``: the result degraded as the model assumes (Wald's blur of ``sigma`` finest
   pixels, then block means) gives back its coarsest input (``consistency.BackProjection``); ``"none"``
   leaves the network's result as it is.
@@ -77,7 +78,7 @@ def _normalised(x, kind: str, floor: float, name: str):
 
 
 def build(inputs: Sequence[Tuple[int, int]], depth: int = 64, nresblocks: int = 6, skip_gain: float = 1.0,
-          guide: str = "regression", normalise: str = "local", consistency: str = "backprojection",
+          guide: str = "regression", normalise: str = "standard", consistency: str = "backprojection",
           sigma: float = None) -> keras.Model:
     """``inputs``: (band count, factor) per input, finest first (factor 1: the output's grid). The output holds
     the last input's bands on the finest grid; ``skip_gain`` converts the inputs' normalisation to the
@@ -113,7 +114,7 @@ def build(inputs: Sequence[Tuple[int, int]], depth: int = 64, nresblocks: int = 
 
 
 def receptive_radius(inputs: Sequence[Tuple[int, int]], nresblocks: int, guide: str = "regression",
-                     normalise: str = "local", consistency: str = "backprojection", sigma: float = None) -> float:
+                     normalise: str = "standard", consistency: str = "backprojection", sigma: float = None) -> float:
     """Finest-grid pixels an output pixel depends on: the convolutions (head, two per block, tail), bilinear's
     reach of one coarse pixel and a half, and each choice's own reach."""
     coarsest = max(f for _, f in inputs)
