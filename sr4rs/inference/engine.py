@@ -69,8 +69,12 @@ def read_batch(sources: Sequence[RasterSource], tiles: Sequence[Tile], plan: App
     """Read the windows of ``tiles`` from every input; tiles whose kept part holds no data are not run."""
     arrays: Dict[str, List[np.ndarray]] = {spec.name: [] for spec in plan.inputs}
     run, masks = [], []
+    # Past the scene's edges one input is mirrored without repeating its edge pixel (its context looks like
+    # the scene); inputs on several grids are mirrored about the edge itself, the one line they share, so that
+    # the fine and coarse pixels read beyond it still cover the same ground.
+    mode = "reflect" if len(plan.inputs) == 1 else "symmetric"
     for tile in tiles:
-        windows = [read_padded(source, tile.read.coarsened(spec.factor))
+        windows = [read_padded(source, tile.read.coarsened(spec.factor), mode)
                    for source, spec in zip(sources, plan.inputs)]
         mask = _tile_mask(windows, tile, plan)
         masks.append(mask)

@@ -78,6 +78,25 @@ def test_two_input_model_is_seam_free_in_memory_and_through_geotiffs(tmp_path, f
     assert np.median(np.abs(back - coarse) / coarse) < 0.05
 
 
+def test_inputs_on_several_grids_are_mirrored_about_the_scenes_edge_alike(fusion_model):
+    """Past the scene's edges, a coarse input and a fine one still cover the same ground: a fine image that is the
+    coarse one repeated 2 x 2 reads, in every padded window, as the coarse window repeated 2 x 2 (mirrored about
+    the pixels' centres, the two grids would be a fine pixel apart out there)."""
+    from sr4rs.geo.windows import Tile, Window
+    from sr4rs.inference.engine import read_batch
+    from sr4rs.inference.plan import plan_apply
+
+    model = api.load_model(fusion_model)
+    coarse = read(S2_20M).astype(np.float32)[:20, :24]
+    fine = np.repeat(np.repeat(coarse[..., :4], 2, axis=0), 2, axis=1)
+    sources = [MemorySource(fine), MemorySource(coarse)]
+    plan = plan_apply([s.info for s in sources], model, api.ApplyOptions(tile_size=16, pad=8))
+    tile = Tile(Window(0, 0, 16, 16), Window(-8, -8, 32, 32))
+    batch = read_batch(sources, [tile], plan)
+    fine_window, coarse_window = batch.inputs["fine"][0], batch.inputs["coarse"][0]
+    np.testing.assert_array_equal(fine_window, np.repeat(np.repeat(coarse_window[..., :4], 2, axis=0), 2, axis=1))
+
+
 def test_nodata_in_a_coarse_input_masks_the_fine_pixels_it_covers(fusion_model):
     model = api.load_model(fusion_model)
     coarse = read(S2_20M).astype(np.float32)
