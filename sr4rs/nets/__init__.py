@@ -65,6 +65,14 @@ def resolved_options(arch: str, options: dict) -> dict:
     return {name: options.get(name, choices[0]) for name, choices in OPTIONS.get(arch, {}).items()}
 
 
+def needs_float32(arch: str, options: dict) -> bool:
+    """Whether the network, with these options, holds layers that bfloat16 would break: local statistics, the
+    local regression, back-projection (differences of close values)."""
+    chosen = resolved_options(arch, options)
+    return chosen.get("normalise", "fixed") != "fixed" or chosen.get("guide", "none") != "none" or \
+        chosen.get("consistency", "none") != "none"
+
+
 def check_options(arch: str, options: dict) -> None:
     """Refuse an option ``arch`` does not take, or a choice it does not know."""
     known = OPTIONS.get(arch, {})
