@@ -49,7 +49,7 @@ from .model.runtime import BACKENDS, PRECISIONS, RUNTIMES, Runtime, check_choice
 from .nets import NETWORKS
 from .nets.vgg import FEATURES as VGG_FEATURES
 from .progress import CancelToken, Progress, Work
-from .training.config import DEGRADATIONS, LOSS_TYPES, PRECISIONS, SCHEDULES, TrainConfig
+from .training.config import DEGRADATIONS, LOSS_TYPES, PRECISIONS as TRAIN_PRECISIONS, SCHEDULES, TrainConfig
 from .training.distribute import STRATEGIES
 from .training.loop import StepCallback, TrainResult
 
@@ -66,7 +66,7 @@ __all__ = [
     # many scenes, scenes cut into blocks
     "SceneCheck", "ScenePlan", "apply_block", "assemble_blocks", "check_scenes", "expand_scenes", "finished_output",
     "plan_scene", "remove_leftovers", "scene_name", "scene_output",
-    "STRATEGIES", "PRECISIONS", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
+    "STRATEGIES", "TRAIN_PRECISIONS", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
     # opened sources (what sr4rs.xarray builds on), STAC
     "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
     # many scenes into one training set, split by scene

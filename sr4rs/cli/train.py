@@ -139,7 +139,7 @@ def _scene_arguments(p: argparse.ArgumentParser, d) -> None:
 
 def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:
     """Several GPUs and machines (tf.distribute), float16 compute."""
-    from ..api import PRECISIONS, STRATEGIES
+    from ..api import STRATEGIES, TRAIN_PRECISIONS
 
     p.add_argument("--strategy", choices=STRATEGIES, default=d.strategy, help="none (default); mirrored: one "
                    "replica per GPU of this machine; multiworker: the workers TF_CONFIG describes, one process "
@@ -148,7 +148,7 @@ def _scale_out_arguments(p: argparse.ArgumentParser, d) -> None:
     p.add_argument("--mixed-precision", "--mixed_precision", dest="mixed_precision", action="store_true",
                    help="compute in float16 with float32 weights and dynamic loss scaling (for GPUs with tensor "
                    "cores; slow on CPUs); the exported model is float32. The same as --precision mixed_float16")
-    p.add_argument("--precision", choices=PRECISIONS, default=d.precision, help="the networks' Keras dtype "
+    p.add_argument("--precision", choices=TRAIN_PRECISIONS, default=d.precision, help="the networks' Keras dtype "
                    "policy: float32, mixed_float16 (GPUs with tensor cores) or mixed_bfloat16 (CPUs and TPUs with "
                    "bfloat16 units, no loss scaling); weights and the exported model stay float32")
 

@@ -16,7 +16,7 @@ SERVER_FIELDS = ("save_ckpt", "load_ckpt", "finetune", "savedmodel", "preview", 
 PATH_FIELDS = ("lr_patches", "hr_patches", "valid_lr_patches", "valid_hr_patches", "vggfile")
 CHOICES = {"arch": tuple(api.NETWORKS), "losstype": tuple(api.LOSS_TYPES), "vggfeatures": tuple(api.VGG_FEATURES),
            "degradation": tuple(api.DEGRADATIONS), "lr_schedule": tuple(api.SCHEDULES),
-           "precision": tuple(api.PRECISIONS)}
+           "precision": tuple(api.TRAIN_PRECISIONS)}
 AT_LEAST = {"epochs": 1, "batchsize": 1, "depth": 1, "keep_ckpt": 1, "previews_step": 1, "nresblocks": 0,
             "samweight": 0.0, "blur_max": 0.0, "noise": 0.0, "shift": 0.0, "ema": 0.0}
 HELP = {
