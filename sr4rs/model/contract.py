@@ -93,8 +93,8 @@ class ModelMetadata:
     # "backprojection": the network's own last layer makes its output, degraded as the model assumes (Wald's blur,
     # then block means), give back its coarsest input.
     consistency: str = ""
-    # "float32": the model computes in float32 only (its local statistics, regression and back-projection take
-    # differences of close values, which bfloat16 would turn to noise); "": any precision a runtime offers.
+    # "float32": the model computes in float32 only (its local regression and back-projection compare its result
+    # with its input: differences of close values, which bfloat16 would turn to noise); "": any precision.
     precision: str = ""
     # What the training data looked like (``sr4rs.geo.radiometry.statistics_record``): per input and band, the range
     # over the training scenes of their 2nd, 50th and 98th percentiles, and the scenes' product levels. Inputs far

@@ -256,8 +256,8 @@ def load(path: str, precision: str = "float32", scale: Optional[int] = None) -> 
 def _resolve_precision(precision: str, tf, metadata=None, path: str = "") -> str:
     if metadata is not None and metadata.precision == "float32":
         if precision == "bfloat16":
-            raise ModelError(f"model '{path}' computes in float32 only (its layers take differences of close values, "
-                             "which bfloat16 would turn to noise): drop --precision bfloat16")
+            raise ModelError(f"model '{path}' computes in float32 only (its consistency layer compares its result with "
+                             "its input, which bfloat16 would turn to noise): drop --precision bfloat16")
         return "float32"
     if precision == "auto":
         from .runtime import cpu_has_bfloat16

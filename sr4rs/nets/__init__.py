@@ -66,11 +66,12 @@ def resolved_options(arch: str, options: dict) -> dict:
 
 
 def needs_float32(arch: str, options: dict) -> bool:
-    """Whether the network, with these options, holds layers that bfloat16 would break: local statistics, the
-    local regression, back-projection (differences of close values)."""
+    """Whether the network, with these options, holds layers that bfloat16 would break: the local regression and
+    back-projection compare the network's result with its input (differences of close values, after the body's
+    bfloat16 convolutions: measured, a fusion model fell to 31 dB PSNR against its float32 output). Local
+    statistics of the input alone are computed before the body and keep float32 (an x4 model: 83 dB)."""
     chosen = resolved_options(arch, options)
-    return chosen.get("normalise", "fixed") != "fixed" or chosen.get("guide", "none") != "none" or \
-        chosen.get("consistency", "none") != "none"
+    return chosen.get("guide", "none") != "none" or chosen.get("consistency", "none") != "none"
 
 
 def check_options(arch: str, options: dict) -> None:
