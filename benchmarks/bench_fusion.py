@@ -7,7 +7,7 @@ The scene is an n x n mirrored mosaic of the Sentinel-2 test crops at their thre
 its ratio to the pure model compute of the same windows (median of paired runs), and what that rate means
 for a whole 10980 x 10980 product.
 
-Usage: python benchmarks/bench_fusion.py --model s2-20m-x2 [--mosaic 6] [--repeat 3]
+Usage: python benchmarks/bench_fusion.py --model s2-20m-x2 [--model OTHER ...] [--mosaic 6] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def mosaic(resolution, n, folder, bands=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="s2-20m-x2", help="a bundled fusion model, or a SavedModel folder")
+    parser.add_argument("--model", action="append", help="a bundled fusion model, or a SavedModel folder (repeat it to "
+                        "compare models of the same inputs: they run in turn, in one process; default s2-20m-x2)")
     parser.add_argument("--mosaic", type=int, default=6, help="n for an n x n mosaic of the crops (default 6)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -60,31 +61,35 @@ def main():
     from bench_apply import pure_compute_seconds
     from sr4rs import api
 
-    model = api.load_model(args.model)
+    models = [api.load_model(m) for m in args.model or ["s2-20m-x2"]]
     resolutions = {1: 10, 2: 20, 6: 60}
     tmp = tempfile.mkdtemp(prefix="sr4rs-bench-fusion-")
     inputs = [mosaic(resolutions[i.spec.factor], args.mosaic, tmp, [0, 1] if i.spec.factor == 6 else None)
-              for i in model.inputs]
+              for i in models[0].inputs]
     info = api.read_info(inputs[0])
     pixels = info.width * info.height
-    print(f"model {model.path}: inputs {[i.spec.factor for i in model.inputs]}, scene {info.width} x {info.height} "
-          f"at 10 m ({pixels / 1e6:.2f} Mpx)")
+    print(f"scene {info.width} x {info.height} at 10 m ({pixels / 1e6:.2f} Mpx); inputs "
+          f"{[i.spec.factor for i in models[0].inputs]}")
     options = api.ApplyOptions(overwrite=True)
-    ratios, rates = [], []
+    ratios, rates = [[] for _ in models], [[] for _ in models]
     for i in range(args.repeat):
-        compute, _ = pure_compute_seconds(inputs, model, options)
-        start = time.perf_counter()
-        api.apply(inputs, os.path.join(tmp, "out.tif"), model, options)
-        wall = time.perf_counter() - start
-        ratios.append(wall / compute)
-        rates.append(pixels / wall)
-        print(f"  run {i + 1}: streamed {wall:.2f} s, pure compute {compute:.2f} s, ratio {wall / compute:.3f}, "
-              f"{pixels / wall / 1e3:.1f} kpx/s at 10 m")
-    rate = statistics.median(rates)
-    hours = TILE_SIDE ** 2 / rate / 3600
-    print(f"throughput: {rate / 1e3:.1f} kpx/s at 10 m (median of {args.repeat}); streamed / pure compute "
-          f"{statistics.median(ratios):.3f}; a whole {TILE_SIDE} x {TILE_SIDE} product: about {hours:.1f} h on this "
-          "machine")
+        for k, model in enumerate(models):  # in turn, so that the machine's load weighs on each alike
+            compute, _ = pure_compute_seconds(inputs, model, options)
+            start = time.perf_counter()
+            api.apply(inputs, os.path.join(tmp, "out.tif"), model, options)
+            wall = time.perf_counter() - start
+            ratios[k].append(wall / compute)
+            rates[k].append(pixels / wall)
+            print(f"  run {i + 1}, {model.path}: streamed {wall:.2f} s, pure compute {compute:.2f} s, ratio "
+                  f"{wall / compute:.3f}, {pixels / wall / 1e3:.1f} kpx/s at 10 m")
+    first = statistics.median(rates[0])
+    for k, model in enumerate(models):
+        rate = statistics.median(rates[k])
+        hours = TILE_SIDE ** 2 / rate / 3600
+        print(f"{model.path} ({model.precision}, margin {model.metadata.margin}): {rate / 1e3:.1f} kpx/s at 10 m "
+              f"(median of {args.repeat}), {rate / first:.2f} times the first model's; streamed / pure compute "
+              f"{statistics.median(ratios[k]):.3f}; a whole {TILE_SIDE} x {TILE_SIDE} product: about {hours:.2f} h "
+              "on this machine")
 
 
 if __name__ == "__main__":

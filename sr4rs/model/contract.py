@@ -93,9 +93,6 @@ class ModelMetadata:
     # "backprojection": the network's own last layer makes its output, degraded as the model assumes (Wald's blur,
     # then block means), give back its coarsest input.
     consistency: str = ""
-    # "float32": the model computes in float32 only (its local regression and back-projection compare its result
-    # with its input: differences of close values, which bfloat16 would turn to noise); "": any precision.
-    precision: str = ""
     # What the training data looked like (``sr4rs.geo.radiometry.statistics_record``): per input and band, the range
     # over the training scenes of their 2nd, 50th and 98th percentiles, and the scenes' product levels. Inputs far
     # outside it get a warning at apply and evaluate; empty (older models): no check.
@@ -119,8 +116,6 @@ class ModelMetadata:
         if self.consistency not in CONSISTENCY:
             raise ModelError(f"model metadata: unknown consistency operator '{self.consistency}' (known: "
                              f"{', '.join(c for c in CONSISTENCY if c)})")
-        if self.precision not in ("", "float32"):
-            raise ModelError(f"model metadata: unknown precision '{self.precision}' (known: float32)")
         if self.margin % self.grid_unit:
             raise ModelError(f"model metadata: margin {self.margin} is not a multiple of {self.grid_unit} "
                              "(every input's factor must divide it)")

@@ -224,7 +224,7 @@ def load_model(path: str, scale: Optional[int] = None, precision: str = "float32
         metadata = _metadata_without_file(nbands, scale, path)
     inputs = _inputs_of(sig, metadata, path)
     outputs = _outputs_of(sig, path)
-    precision = _resolve_precision(precision, tf, metadata, path)
+    precision = _resolve_precision(precision, tf)
     session = None
     if precision == "bfloat16":
         from .bfloat16 import BFloat16Session
@@ -253,12 +253,7 @@ def load(path: str, precision: str = "float32", scale: Optional[int] = None) -> 
     return load_model(path, scale=scale, precision=precision)
 
 
-def _resolve_precision(precision: str, tf, metadata=None, path: str = "") -> str:
-    if metadata is not None and metadata.precision == "float32":
-        if precision == "bfloat16":
-            raise ModelError(f"model '{path}' computes in float32 only (its consistency layer compares its result with "
-                             "its input, which bfloat16 would turn to noise): drop --precision bfloat16")
-        return "float32"
+def _resolve_precision(precision: str, tf) -> str:
     if precision == "auto":
         from .runtime import cpu_has_bfloat16
 

@@ -65,15 +65,6 @@ def resolved_options(arch: str, options: dict) -> dict:
     return {name: options.get(name, choices[0]) for name, choices in OPTIONS.get(arch, {}).items()}
 
 
-def needs_float32(arch: str, options: dict) -> bool:
-    """Whether the network, with these options, holds layers that bfloat16 would break: the local regression and
-    back-projection compare the network's result with its input (differences of close values, after the body's
-    bfloat16 convolutions: measured, a fusion model fell to 31 dB PSNR against its float32 output). Local
-    statistics of the input alone are computed before the body and keep float32 (an x4 model: 83 dB)."""
-    chosen = resolved_options(arch, options)
-    return chosen.get("guide", "none") != "none" or chosen.get("consistency", "none") != "none"
-
-
 def check_options(arch: str, options: dict) -> None:
     """Refuse an option ``arch`` does not take, or a choice it does not know."""
     known = OPTIONS.get(arch, {})

@@ -87,9 +87,9 @@ def _filter(x, taps: np.ndarray):
 
 
 def spread(residual, factor: int):
-    """A coarse residual on the fine grid, bilinearly (pixel centres aligned)."""
+    """A coarse residual on the fine grid, bilinearly (pixel centres aligned), in the residual's dtype."""
     size = tf.shape(residual)[1:3] * factor
-    return tf.image.resize(residual, size, method="bilinear")
+    return tf.cast(tf.image.resize(residual, size, method="bilinear"), residual.dtype)
 
 
 @keras.saving.register_keras_serializable("sr4rs")
@@ -106,14 +106,15 @@ class BackProjection(keras.layers.Layer):
         self.taps = inverse_taps(self.factor, self.sigma)
 
     def call(self, inputs):
-        y, coarse = inputs
-        coarse = tf.cast(coarse, y.dtype)
+        # In float64: residuals are differences of close values, and a runtime that turns a model's float32
+        # operations into bfloat16 (sr4rs.model.bfloat16) leaves float64 ones alone.
+        y, coarse = (tf.cast(t, tf.float64) for t in inputs)
         for _ in range(self.iterations):
             y = y + spread(_filter(coarse - degrade(y, self.factor, self.sigma), self.taps), self.factor)
         if self.sigma == 0:
             rest = coarse - degrade(y, self.factor, 0.0)
             y = y + tf.repeat(tf.repeat(rest, self.factor, axis=1), self.factor, axis=2)
-        return y
+        return tf.cast(y, self.compute_dtype)
 
     def reach(self) -> float:
         """How far (fine pixels) an output pixel sees, to float precision: one step's reach (the blur's, the

@@ -88,7 +88,8 @@ class LocalRegression(keras.layers.Layer):
         self.factor, self.sigma, self.radius, self.eps = int(factor), float(sigma), int(radius), float(eps)
 
     def call(self, inputs):
-        guides, coarse = inputs
+        # In float64, as sr4rs.nets.consistency's back-projection: covariances are differences of close values.
+        guides, coarse = (tf.cast(t, tf.float64) for t in inputs)
         g = degrade(guides, self.factor, self.sigma)
         n = tf.shape(g)[-1]
         mg, my = box_mean(g, self.radius), box_mean(coarse, self.radius)
@@ -106,9 +107,9 @@ class LocalRegression(keras.layers.Layer):
         a = box_mean(tf.reshape(a, tf.concat([shape(g)[:3], [-1]], 0)), self.radius)
         b = box_mean(b, self.radius)
         size = tf.shape(guides)[1:3]
-        a = tf.reshape(tf.image.resize(a, size, method="bilinear"), tf.concat([tf.shape(guides), [-1]], 0))
-        b = tf.image.resize(b, size, method="bilinear")
-        return tf.einsum("...gb,...g->...b", a, guides) + b
+        a = tf.reshape(tf.cast(tf.image.resize(a, size, method="bilinear"), a.dtype), tf.concat([tf.shape(guides), [-1]], 0))
+        b = tf.cast(tf.image.resize(b, size, method="bilinear"), b.dtype)
+        return tf.cast(tf.einsum("...gb,...g->...b", a, guides) + b, self.compute_dtype)
 
     def reach(self) -> float:
         """Fine pixels an output pixel sees: two windows and bilinear's pixel on the coarse grid, the blur."""

