@@ -72,8 +72,8 @@ OTHER_SCENE = os.path.join(ROOT, "tests", "testdata", "landsat8_224077_rgb_256.t
 @pytest.mark.parametrize("blur,gain", [(0.0, 0.5), (1 / 3, 1.5), (0.5, 1.5)])
 def test_default_model_meets_its_aims_on_a_scene_it_never_saw(blur, gain, tmp_path):
     """Landsat 8 path 224 row 77, outside the shared data: at least +0.5 dB over bicubic with plain block
-    averaging and +1.5 dB with Wald's blur and beyond, with a better SSIM and spectral angle (the Wald-only
-    model it was trained from scored 0.56 dB below bicubic here with plain block averaging)."""
+    averaging and +1.5 dB with Wald's blur and beyond, with a better SSIM and spectral angle (a model trained on
+    Wald's blur alone scored 0.56 dB below bicubic here with plain block averaging)."""
     evaluation = evaluate(None, [OTHER_SCENE], out_dir=str(tmp_path), nodata=0, baselines=("bicubic",),
                           blurs=(blur,))
     rows = {m.kind: m.scores for m in evaluation.methods if m.blur == blur}
