@@ -114,6 +114,11 @@ def _check_grids(infos: Sequence[RasterInfo], specs: Sequence[InputSpec], out_wi
     together as ``check_stack`` wants them (georeferenced, one CRS, nested from one corner), each as many times
     coarser than the finest as the model says."""
     fine, fine_factor = infos[0], specs[0].factor
+    finer = [info for info in infos[1:] if info.width > fine.width or info.height > fine.height]
+    if finer:
+        order = ", ".join(f"{s.name} ({' '.join(s.bands)})" if s.bands else s.name for s in specs)
+        raise InputError(f"input {shown(fine.path)} is coarser than {shown(finer[0].path)}: give one --input per "
+                         f"model input, finest first ({order})")
     for info, spec in zip(infos[1:], specs[1:]):
         f = spec.factor
         size = (-(-out_width // f), -(-out_height // f))

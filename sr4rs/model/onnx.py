@@ -62,6 +62,19 @@ def convert(savedmodel: str, target: str, opset: int = OPSET) -> None:
     if done.returncode != 0 or not os.path.exists(target):
         raise ModelError(f"tf2onnx cannot convert model '{savedmodel}' ({_converter_reason(done.stderr)}): "
                          "run it with --backend native")
+    missing = unconverted_ops(target)
+    if missing:  # tf2onnx keeps what it cannot map (e.g. MatrixSolve, the fusion models' local regression)
+        raise ModelError(f"tf2onnx left operations ONNX does not define in model '{savedmodel}' "
+                         f"({', '.join(missing)}): run it with --backend native")
+
+
+def unconverted_ops(onnx_path: str) -> list:
+    """The operations of an ONNX file that the standard ONNX domain does not define (none in a usable file)."""
+    import onnx
+    from onnx import defs
+
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    return sorted({n.op_type for n in graph.node if n.domain in ("", "ai.onnx") and not defs.has(n.op_type)})
 
 
 def metadata_props(metadata: Optional[ModelMetadata]) -> Dict[str, str]:

@@ -23,7 +23,7 @@ def test_model_by_name_and_unknown_names(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert gdal.Open(str(out)).GetMetadataItem("SR4RS_MODEL") == "landsat-rgb-x4"
     proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat", "--output", str(tmp_path / "b.tif"))
-    assert proc.returncode == 1 and "no bundled model 'landsat' (bundled: landsat-rgb-x4" in proc.stderr
+    assert proc.returncode == 1 and "no bundled model 'landsat' (bundled: landsat-ms-x2, landsat-rgb-x4" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "b.tif").exists()
     proc = run_cli("apply.py", "--input", LANDSAT, "--model", "landsat-rgb-x4", "--savedmodel", "x",
                    "--output", str(tmp_path / "c.tif"))

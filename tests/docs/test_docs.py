@@ -37,7 +37,8 @@ def test_a_broken_block_fails_naming_its_command(tmp_path, monkeypatch):
     assert "x.md:6" in text and "failed command: ls no_such_file" in text
 
 
-REGISTRY_HOSTS = ("pypi.org", "pythonhosted.org", "registry.npmjs.org", "index-url", "pypi.python.org")
+# "--index-url": no index given on a command line (scripts read the one the machine is configured with).
+REGISTRY_HOSTS = ("pypi.org", "pythonhosted.org", "registry.npmjs.org", "--index-url", "pypi.python.org")
 
 
 def test_no_package_registry_host_is_named_in_the_repository():

@@ -89,7 +89,8 @@ def test_inputs_on_several_grids_are_mirrored_about_the_scenes_edge_alike(fusion
     model = api.load_model(fusion_model)
     coarse = read(S2_20M).astype(np.float32)[:20, :24]
     fine = np.repeat(np.repeat(coarse[..., :4], 2, axis=0), 2, axis=1)
-    sources = [MemorySource(fine), MemorySource(coarse)]
+    sources = [MemorySource(fine, geotransform=(0, 10, 0, 0, 0, -10)),
+               MemorySource(coarse, geotransform=(0, 20, 0, 0, 0, -20))]
     plan = plan_apply([s.info for s in sources], model, api.ApplyOptions(tile_size=16, pad=8))
     tile = Tile(Window(0, 0, 16, 16), Window(-8, -8, 32, 32))
     batch = read_batch(sources, [tile], plan)

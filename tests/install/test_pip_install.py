@@ -23,6 +23,10 @@ import doc_runner  # noqa: E402
 WHEELS = os.path.join(os.environ.get("SR4RS_TEST_CACHE", os.path.expanduser("~/.cache/sr4rs")), "wheels")
 BUILD = "setuptools>=70.1"  # pyproject.toml's build requirement
 
+# Every bundled model of the repository is installed with the package (its SavedModel folders are package data).
+BUNDLED = [d for d in os.listdir(os.path.join(ROOT, "sr4rs", "model", "bundled"))
+           if os.path.isfile(os.path.join(ROOT, "sr4rs", "model", "bundled", d, "saved_model.pb"))]
+
 
 def _run(args, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_NO", "VIRTUAL_ENV", "SR4RS_"))}
@@ -85,7 +89,7 @@ def test_pip_installs_sr4rs_with_tensorflow_tensorboard_and_the_system_gdal(inst
                   "print(sr4rs.__file__, g.__version__, len(sr4rs.api.list_models()))"], cwd=venv)
     assert found.returncode == 0, found.stderr
     where, version, models = found.stdout.split()
-    assert where.startswith(venv) and version == gdal.__version__ and int(models) == 4
+    assert where.startswith(venv) and version == gdal.__version__ and int(models) == len(BUNDLED)
     requires = _run([python, "-m", "pip", "show", "sr4rs"]).stdout
     assert re.search(rf"Requires: .*GDAL", requires) and "tensorflow" in requires and "tensorboard" in requires
     doctor = _run([os.path.join(venv, "bin", "sr4rs"), "doctor", "--skip-tensorflow"], cwd=venv)

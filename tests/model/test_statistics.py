@@ -9,7 +9,7 @@ import pytest
 from osgeo import gdal
 
 from conftest import DATA, run_cli
-from sr4rs.api import bundled_model_path, read_metadata, warn_inputs
+from sr4rs.api import read_metadata, warn_inputs
 from sr4rs.geo.radiometry import envelope, out_of_range, percentiles
 from sr4rs.io.statistics import sample_pixels
 
@@ -53,10 +53,9 @@ def test_inputs_like_the_training_data_pass_and_others_are_named(record, tmp_pat
         out_of_range(record, percentiles(reflectance))
 
 
-def test_models_without_statistics_are_not_checked():
-    bundled = bundled_model_path("s2-rgbn-x4")
-    assert not read_metadata(bundled).statistics
-    assert warn_inputs([LANDSAT_DN], read_metadata(bundled), bundled) is None
+def test_models_without_statistics_are_not_checked(x4_model):
+    assert not read_metadata(x4_model).statistics
+    assert warn_inputs([LANDSAT_DN], read_metadata(x4_model), x4_model) is None
 
 
 @pytest.fixture(scope="module")
