@@ -48,13 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, cancel=None) -> int:
     from .. import api
     from ..integrations import dask_apply
+    from ..scenes import expand_scenes
 
     options = api.ApplyOptions(tile_size=args.ts, pad=args.pad, batch_size=args.batch_size, nodata=args.nodata,
                                encoding=args.encoding, creation_options=api.parse_creation_options(args.creation_options),
                                cog=args.cog, overwrite=args.overwrite, stac=args.stac)
     model = api.bundled_model_path(args.model) if args.model else args.savedmodel
     if model is None:  # chosen as apply chooses it, for the first scene
-        model, note = api.choose_model(api.expand_scenes(args.scenes)[0], None, args.bands, args.sensor)
+        model, note = api.choose_model(expand_scenes(args.scenes)[0], None, args.bands, args.sensor)
         print(note, file=sys.stderr)
     checked = dask_apply.check_job(args.scenes, args.output_dir, model, options, bands=args.bands,
                                    sensor=args.sensor, scale=args.scale, block_tiles=args.block_tiles,

@@ -5,7 +5,8 @@ plan, each a task on any worker, and one more task puts their files together: pi
 ``sr4rs apply`` writes. Workers load the model once each. Every file is written under a temporary name and
 renamed when whole, so a worker lost mid-task leaves only a temporary file, which the job removes, and the
 scheduler runs the task again elsewhere; a scene an earlier run finished is skipped. Dask is imported when a
-job starts, so ``sr4rs --help`` stays fast. Only the public API is used.
+job starts, so ``sr4rs --help`` stays fast. Only the public API is used: ``sr4rs.api``, and ``sr4rs.scenes``
+for the steps of a scene.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import api
 from ..errors import first_line
+from ..scenes import (SceneCheck, ScenePlan, apply_block, assemble_blocks, check_scenes, finished_output,
+                      plan_scene, remove_leftovers, scene_name)
 
 TOPIC = "sr4rs-apply-many"  # progress events the workers send: {"job", "task", "done"}
 DEFAULT_BLOCK_TILES = 256  # tiles of 512 output pixels: a few minutes of a CPU worker
@@ -118,14 +121,14 @@ def _outcome(func: Callable[[], Optional[str]]) -> dict:
 def _finished(job: Job, output: str, model: api.LoadedModel, scene: str) -> bool:
     if job.options.overwrite:
         return False
-    plan = api.plan_scene(scene, output, model, **job.scene_args())
-    return api.finished_output(output, model.name, model.scale, plan.width, plan.height)
+    plan = plan_scene(scene, output, model, **job.scene_args())
+    return finished_output(output, model.name, model.scale, plan.width, plan.height)
 
 
 def plan_task(job: Job, scene: str, output: str):
-    """How the scene is cut (``api.ScenePlan``), or the failure of a scene that cannot be planned."""
+    """How the scene is cut (``ScenePlan``), or the failure of a scene that cannot be planned."""
     try:
-        return api.plan_scene(scene, output, _model(job), **job.scene_args())
+        return plan_scene(scene, output, _model(job), **job.scene_args())
     except api.Sr4rsError as err:
         return {"status": "failed", "message": str(err), "seconds": 0.0, "worker": _worker_address()}
 
@@ -153,7 +156,7 @@ def block_task(job: Job, scene: str, output: str, index: int) -> dict:
     """One block of the scene into its file."""
     def run():
         reporter = _Reporter(job, f"{scene}#{index}")
-        api.apply_block(scene, output, _model(job), index, progress=reporter, **job.scene_args())
+        apply_block(scene, output, _model(job), index, progress=reporter, **job.scene_args())
         reporter.send()
 
     return _outcome(run)
@@ -169,7 +172,7 @@ def assemble_task(job: Job, scene: str, output: str, *blocks: dict) -> dict:
         model = _model(job)
         if _finished(job, output, model, scene):
             return "done"
-        api.assemble_blocks(scene, output, model, **job.scene_args())
+        assemble_blocks(scene, output, model, **job.scene_args())
         return None
 
     result = _outcome(run)
@@ -317,7 +320,7 @@ class CheckedJob:
     """A job checked on the client: its settings and its scenes (``work``: progress units still to do)."""
 
     job: Job
-    checks: Tuple[api.SceneCheck, ...]
+    checks: Tuple[SceneCheck, ...]
     made_folder: Optional[str] = None  # the --output-dir the check made: removed if the job leaves it empty
 
     @property
@@ -329,14 +332,14 @@ def check_job(scenes: Sequence[str], output_dir: str, model: Optional[str] = Non
               options: api.ApplyOptions = api.ApplyOptions(), *, bands: Optional[Sequence[str]] = None,
               sensor: Optional[str] = None, scale: Optional[int] = None,
               block_tiles: Optional[int] = DEFAULT_BLOCK_TILES, scheduler: Optional[str] = None) -> CheckedJob:
-    """Every scene and output checked on this machine before any work (``api.check_scenes``), and the
+    """Every scene and output checked on this machine before any work (``check_scenes``), and the
     ``scheduler`` address (or file) read: no TensorFlow, no cluster."""
     if block_tiles is not None and block_tiles < 1:
         raise api.InputError(f"--block-tiles must be at least 1, received {block_tiles}")
     if scheduler:
         scheduler_address(scheduler)
     made = None if os.path.isdir(output_dir) else output_dir
-    model_path, checks = api.check_scenes(scenes, output_dir, model, options, bands, sensor, scale)
+    model_path, checks = check_scenes(scenes, output_dir, model, options, bands, sensor, scale)
     job = Job(uuid.uuid4().hex[:8], _model_for_workers(model_path), scale, options,
               tuple(bands) if bands else None, sensor, block_tiles)
     return CheckedJob(job, tuple(checks), made)
@@ -351,7 +354,7 @@ def run_job(checked: CheckedJob, *, scheduler: Optional[str] = None, workers: Op
                for c in checked.checks if c.finished}
     pending = [c for c in checked.checks if not c.finished]
     for check in pending:
-        api.remove_leftovers(check.output)
+        remove_leftovers(check.output)
     try:
         if pending and client is not None:
             results.update(_run(client, checked.job, pending, retries, progress, cancel))
@@ -360,7 +363,7 @@ def run_job(checked: CheckedJob, *, scheduler: Optional[str] = None, workers: Op
                 results.update(_run(own, checked.job, pending, retries, progress, cancel))
     finally:
         for check in pending:  # what killed workers left behind
-            api.remove_leftovers(check.output)
+            remove_leftovers(check.output)
         _remove_if_empty(checked.made_folder)
     return [results[c.scene] for c in checked.checks]
 
@@ -404,7 +407,7 @@ def warm_up(client, job: Job) -> Dict[str, object]:
 
 def _submit_scene(client, job: Job, plan, retries: int) -> list:
     """The tasks of one planned scene; the last one's result is the scene's."""
-    name, scene, output = api.scene_name(plan.scene), plan.scene, plan.output
+    name, scene, output = scene_name(plan.scene), plan.scene, plan.output
     key = f"sr4rs-{name}-{job.job_id}"
     if len(plan.block_work) == 1:
         return [client.submit(scene_task, job, scene, output, key=f"{key}-scene", retries=retries)]
@@ -414,7 +417,7 @@ def _submit_scene(client, job: Job, plan, retries: int) -> list:
                                    retries=retries)]
 
 
-def _result(check: api.SceneCheck, future, blocks: int) -> SceneResult:
+def _result(check: SceneCheck, future, blocks: int) -> SceneResult:
     if future.status == "error":
         err = future.exception()
         return SceneResult(check.scene, check.output, "failed", blocks=blocks,
@@ -423,7 +426,7 @@ def _result(check: api.SceneCheck, future, blocks: int) -> SceneResult:
     return SceneResult(check.scene, check.output, r["status"], r["seconds"], blocks, r["worker"], r["message"])
 
 
-def _run(client, job: Job, pending: Sequence[api.SceneCheck], retries: int, progress, cancel) -> Dict[str, SceneResult]:
+def _run(client, job: Job, pending: Sequence[SceneCheck], retries: int, progress, cancel) -> Dict[str, SceneResult]:
     """Plan every scene on the workers (they hold the model), submit each scene's tasks as its plan arrives,
     collect the outcomes; a cancel stops what has not started."""
     from distributed import wait
@@ -433,7 +436,7 @@ def _run(client, job: Job, pending: Sequence[api.SceneCheck], retries: int, prog
     client.subscribe_topic(TOPIC, tracker.event)
     plans = {client.submit(plan_task, job, c.scene, c.output, key=f"sr4rs-plan-{i}-{job.job_id}",
                            retries=retries): c for i, c in enumerate(pending)}
-    finals: Dict[object, Tuple[api.SceneCheck, int]] = {}
+    finals: Dict[object, Tuple[SceneCheck, int]] = {}
     results: Dict[str, SceneResult] = {}
     outstanding, held = set(plans), []
     try:
@@ -451,7 +454,7 @@ def _run(client, job: Job, pending: Sequence[api.SceneCheck], retries: int, prog
                 if future in plans:
                     check = plans[future]
                     plan = future.result() if future.status == "finished" else None
-                    if isinstance(plan, api.ScenePlan):
+                    if isinstance(plan, ScenePlan):
                         tasks = _submit_scene(client, job, plan, retries)
                         held += tasks
                         finals[tasks[-1]] = (check, len(plan.block_work))

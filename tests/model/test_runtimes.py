@@ -246,7 +246,8 @@ def test_a_fusion_model_onnx_cannot_express_is_refused_in_one_line(tmp_path):
 def test_a_plan_from_the_metadata_is_the_loaded_models_plan_without_tensorflow():
     code = (
         "import sys\n"
-        "from sr4rs.api import ApplyOptions, describe_for_planning, plan_scene, read_info, plan_apply\n"
+        "from sr4rs.api import ApplyOptions, describe_for_planning, read_info, plan_apply\n"
+        "from sr4rs.scenes import plan_scene\n"
         "spec = describe_for_planning('s2-20m-x2')\n"
         f"infos = [read_info(p) for p in ({HELDOUT[1]!r}, {HELDOUT[2]!r})]\n"
         "print(repr(plan_apply(infos, spec, ApplyOptions(tile_size=96))))\n"

@@ -15,6 +15,7 @@ from items import earth_search_item, save, write_cog
 from sr4rs import api
 from sr4rs.errors import InputError
 from sr4rs.io.products import open_product, resolve
+from sr4rs.scenes import expand_scenes
 from stac_fixtures import stac  # noqa: F401 (the fixture)
 
 
@@ -146,13 +147,13 @@ def test_cli_apply_reads_an_item_url_and_writes_its_item(stac, x4_model, tmp_pat
 def test_apply_many_runs_a_saved_search(stac, x4_model, tmp_path):
     model = api.load_model(x4_model)
     api.apply(stac["es"], str(tmp_path / "ref.tif"), model)
-    assert api.expand_scenes([os.path.join(stac["folder"], "search.json")]) == [
+    assert expand_scenes([os.path.join(stac["folder"], "search.json")]) == [
         os.path.join(stac["folder"], "search.json") + "#" + stac["items"][k]["id"] for k in ("es", "pc")]
     items = tmp_path / "items"
     items.mkdir()
     for key in ("es", "pc"):
         save(items / f"{key}.json", json.load(open(os.path.join(stac["folder"], f"{key}.json"))))
-    assert api.expand_scenes([str(items)]) == [str(items / "es.json"), str(items / "pc.json")]
+    assert expand_scenes([str(items)]) == [str(items / "es.json"), str(items / "pc.json")]
     out = run_cli("-m", "sr4rs", "apply-many", os.path.join(stac["folder"], "search.json"), "--savedmodel", x4_model,
                   "--output-dir", str(tmp_path / "out"), "--workers", "1", "--stac", "--no-progress")
     assert out.returncode == 0, out.stderr
