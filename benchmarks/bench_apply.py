@@ -29,7 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _model_path(path):
-    from sr4rs.api import default_model_path
+    from sr4rs.model.bundled import default_model_path
 
     return path or default_model_path()
 

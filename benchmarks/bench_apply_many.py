@@ -96,7 +96,8 @@ def main():
     parser.add_argument("--savedmodel", help="default: the bundled landsat-rgb-x4")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from sr4rs.api import default_model_path, load_model
+    from sr4rs.api import load_model
+    from sr4rs.model.bundled import default_model_path
 
     model_path = args.savedmodel or default_model_path()
     model = load_model(model_path)

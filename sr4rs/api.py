@@ -12,17 +12,17 @@ import os
 from dataclasses import dataclass, replace
 from typing import List, Optional, Sequence, Tuple, Union
 
-from .data.extraction import ExtractionPlan, ExtractReport, extract, extract_patches, plan_extraction
+from .data.extraction import extract, extract_patches, plan_extraction
 from .data.fusion import extract_set, plan_fusion_extraction
-from .data.shards import DEFAULT_SHARD_SIZE, ShardReport, shard_patches
-from .data.scenes import ScenesPlan, ScenesReport, extract_scenes, plan_scenes, scene_report_line
+from .data.shards import DEFAULT_SHARD_SIZE, shard_patches
+from .data.scenes import extract_scenes, plan_scenes, scene_report_line
 from .errors import BackendError, Cancelled, InputError, ModelError, OutputError, Sr4rsError, TrainingError
-from .evaluation.plan import BASELINES, DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
-from .evaluation.reports import Evaluation, format_table
+from .evaluation.plan import DEFAULT_BORDER, check_inputs as check_evaluation_inputs, plan_evaluation
+from .evaluation.reports import format_table
 from .evaluation.fusion import plan_fusion_evaluation
 from .evaluation.run import check_out_dir, evaluate, run_evaluation
-from .evaluation.scenes import (SceneRow, check_scene_reports, format_summary, plan_scene_evaluation, scene_rows,
-                                 select_scenes, write_scene_reports)
+from .evaluation.scenes import (check_scene_reports, format_summary, plan_scene_evaluation, scene_rows, select_scenes,
+                                 write_scene_reports)
 from .geo.dtypes import ENCODING_CHOICES
 from .inference.engine import ApplyReport, run_apply
 from .inference.plan import ApplyOptions, ApplyPlan, check_grids, check_options, check_tiling, plan_apply
@@ -34,14 +34,13 @@ from .io.geotiff import GeoTiffSink
 from .io.images import write_quicklook
 from .io.products import check_bands, is_product, nest, open_product, resolve as resolve_bands
 from .io.sensors import Sensor, match_bands, sensors
-from .io.scenes import SceneFiles, read_scene_lists
+from .io.scenes import read_scene_lists
 from .io.paths import Read, Target, check_writes, png_file, raster_reads, raster_with_metadata
 from .io.rasters import GdalSource, parse_creation_options, read_info
 from .geo.windows import Window
-from .io.source import MemorySink, MemorySource, OutputSpec, RasterInfo
+from .io.source import MemorySink, MemorySource, RasterInfo
 from .model.bands import put_in_order
-from .model.bundled import (bundled_model_path, bundled_models, default_model_name, default_model_path, default_note,
-                             resolve_model)
+from .model.bundled import bundled_model_path, bundled_models, default_model_name, default_note, resolve_model
 from .model.contract import InputSpec, ModelMetadata, read_metadata
 from .model.load import LoadedModel, SessionModel, check_model_dir, import_tensorflow_quietly, tensorflow_summary
 from .model.runtime import BACKENDS, PRECISIONS, RUNTIMES, Runtime, check_choice as check_runtime, load_runtime
@@ -52,29 +51,34 @@ from .training.config import DEGRADATIONS, LOSS_TYPES, PRECISIONS as TRAIN_PRECI
 from .training.distribute import STRATEGIES
 from .training.loop import StepCallback, TrainResult
 
+# The public face: what the command line, the integrations and sr4rs.scenes use, what the top-level ``sr4rs`` offers,
+# and what README.md and docs/ show. tests/test_api_surface.py checks that each name is used, and that they use no other.
 __all__ = [
-    "ApplyOptions", "ApplyPlan", "ApplyReport", "BASELINES", "BackendError", "Cancelled", "CancelToken",
-    "DEFAULT_BORDER", "ENCODING_CHOICES", "Evaluation", "ExtractReport", "ExtractionPlan", "GdalSource", "InputError",
-    "InputSpec", "LOSS_TYPES", "LoadedModel", "MemorySink", "MemorySource", "ModelError", "ModelInfo",
-    "ModelMetadata", "NETWORKS", "OutputError", "Progress", "RasterInfo", "SessionModel", "Sr4rsError",
-    "StepCallback", "TrainConfig", "bundled_model_path", "check_apply", "check_train", "TrainResult", "TrainingError", "VGG_FEATURES", "apply", "check_evaluation_inputs",
-    "check_out_dir", "choose_model", "default_model_path", "describe_model", "open_inputs", "order_inputs", "evaluate", "extract", "extract_patches",
-    "format_table", "import_tensorflow_quietly", "input_pixels", "list_model_names", "list_models", "load_model", "parse_creation_options",
-    "plan_evaluation", "plan_extraction", "read_info", "read_metadata", "resolve_output", "run_evaluation",
-    "super_resolve", "train", "write_quicklook",
-    "STRATEGIES", "TRAIN_PRECISIONS", "DEFAULT_SHARD_SIZE", "ShardReport", "shard_patches",
-    # opened sources (what sr4rs.xarray builds on), STAC
-    "OutputSpec", "Window", "apply_sources", "match_bands", "plan_sources", "stac_inputs", "write_output_item",
-    # many scenes into one training set, split by scene
-    "warn_inputs",
-    "SceneFiles", "ScenesPlan", "ScenesReport", "extract_scenes", "plan_scenes", "read_scene_lists",
-    "scene_report_line", "SceneRow", "check_scene_reports", "format_summary", "plan_scene_evaluation", "scene_rows",
-    "select_scenes", "write_scene_reports",
-    # runtimes and precisions, ONNX export
-    "BACKENDS", "PRECISIONS", "RUNTIMES", "Runtime", "check_runtime", "export_onnx", "describe_for_planning",
+    # errors, progress and cancelling
+    "BackendError", "Cancelled", "CancelToken", "InputError", "ModelError", "OutputError", "Progress", "Sr4rsError",
+    "TrainingError",
+    # models: bundled ones, loading, runtimes, ONNX export
+    "BACKENDS", "LoadedModel", "ModelMetadata", "RUNTIMES", "TRAIN_PRECISIONS", "Runtime", "SessionModel",
+    "bundled_model_path", "check_runtime", "choose_model", "describe_model", "export_onnx", "import_tensorflow_quietly",
+    "list_model_names", "list_models", "load_model",
+    # inputs: products, sensors, bands
+    "is_product", "list_sensors", "match_bands", "open_groups", "open_inputs", "order_inputs", "read_info",
+    # apply: files, all the bands of a product, opened sources (what sr4rs.xarray builds on)
+    "ApplyOptions", "ApplyReport", "ENCODING_CHOICES", "MemorySink", "MemorySource", "RasterInfo", "Window", "apply",
+    "apply_all_bands", "apply_sources", "check_all_bands", "check_apply", "input_pixels", "parse_creation_options",
+    "plan_sources", "super_resolve", "write_output_item",
+    # training sets: patches, fusion sets, many scenes, shards
+    "DEFAULT_SHARD_SIZE", "extract", "extract_patches", "extract_scenes", "extract_set", "plan_extraction",
+    "plan_fusion_extraction", "plan_scenes", "read_scene_lists", "scene_report_line", "shard_patches",
+    # training
+    "DEGRADATIONS", "LOSS_TYPES", "NETWORKS", "PRECISIONS", "SCHEDULES", "STRATEGIES", "TrainConfig", "VGG_FEATURES",
+    "check_train", "train",
+    # evaluation
+    "DEFAULT_BORDER", "check_evaluation_inputs", "check_out_dir", "check_scene_reports", "evaluate", "format_summary",
+    "format_table", "plan_evaluation", "plan_fusion_evaluation", "plan_scene_evaluation", "run_evaluation",
+    "scene_rows", "select_scenes", "write_scene_reports",
     # what this installation can do (sr4rs doctor)
     "DRIVERS", "gdal_summary", "tensorflow_summary",
-    "AllBandsInputs", "apply_all_bands", "check_all_bands",
 ]
 
 

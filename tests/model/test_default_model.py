@@ -7,9 +7,9 @@ import pytest
 from osgeo import gdal
 
 from conftest import ROOT, run_cli
-from sr4rs.api import default_model_path
-from sr4rs.api import evaluate
 from sr4rs import load_model
+from sr4rs.api import evaluate
+from sr4rs.model.bundled import default_model_path
 
 EXAMPLE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
 

@@ -12,7 +12,8 @@ from osgeo import gdal
 
 from conftest import DATA, run_cli
 from sr4rs import load_model
-from sr4rs.api import bundled_model_path, default_model_path
+from sr4rs.api import bundled_model_path
+from sr4rs.model.bundled import default_model_path
 
 HELDOUT = os.path.join(DATA, "corpus", "heldout.csv")
 # The gains over bicubic it must reach on every held-out scene (the aims the model is checked against, in dB):
