@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# How the bundled landsat-rgb-x4 model (sr4rs/model/bundled/landsat-rgb-x4) was trained: Wald's protocol on
-# the shared Landsat 8 scene (B4 B3 B2, 30 m), rows 0-1299 for training, rows 1300-1859
-# held out for validation and evaluation. Usage: bash scripts/train_default_model.sh [shared/data] [workdir]
+# A Landsat x4 model trained on Wald's fixed blur alone (the bundled landsat-rgb-x4 of the first releases; today's
+# is trained on more scenes by scripts/train_landsat_models.sh): the shared Landsat 8 scene (B4 B3 B2, 30 m), rows
+# 0-1299 for training, rows 1300-1859 held out for validation and evaluation. Usage: bash scripts/train_default_model.sh [shared/data] [workdir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-../shared/data}/landsat8_224078_20200518_b234_30m.tif
