@@ -63,3 +63,30 @@ def test_bands_are_matched_by_name(stac, x4_model):
     da = _load(stac, "es_old", ["nir", "blue", "green"], None)
     with pytest.raises(api.InputError, match="no band of the array answers to the model's 'B4 red'"):
         superresolve(da, x4_model)
+
+
+def test_a_stackstac_load_gives_apply_s_pixels(stac, x4_model, tmp_path):
+    """stackstac (coordinates at pixel centres, lazy, float with NaN for nodata, the stored values: rescale=False, as
+    odc-stac loads them) on the same served item: the same pixels as sr4rs apply, on the same grid."""
+    stackstac = pytest.importorskip("stackstac")
+    import pystac
+
+    from sr4rs.xarray import superresolve
+
+    options = api.ApplyOptions(tile_size=64)
+    reference = str(tmp_path / "ref.tif")
+    api.apply(stac["es_old"], reference, x4_model, options)
+    grid = gdal.Open(resolve(stac["safe"], ["red"]))
+    x0, px, _, y0, _, py = grid.GetGeoTransform()
+    bounds = (x0, y0 + grid.RasterYSize * py, x0 + grid.RasterXSize * px, y0)
+    item = pystac.Item.from_file(stac["es_old"])
+    da = stackstac.stack([item], assets=["red", "green", "blue"], epsg=32618, resolution=px, bounds=bounds,
+                         xy_coords="center", dtype="float64", fill_value=np.nan, rescale=False).squeeze("time", drop=True)
+    assert type(da.data).__module__.split(".")[0] == "dask"
+    result = superresolve(da, x4_model, options, chunk_tiles=2, nodata=0)
+    ds = gdal.Open(reference)
+    rx0, rpx, _, ry0, _, rpy = ds.GetGeoTransform()
+    np.testing.assert_allclose(result.x.values, rx0 + (np.arange(ds.RasterXSize) + 0.5) * rpx)
+    np.testing.assert_allclose(result.y.values, ry0 + (np.arange(ds.RasterYSize) + 0.5) * rpy)
+    # float in, float out: the GeoTIFF's UInt16 are those values rounded
+    np.testing.assert_array_equal(np.rint(np.moveaxis(result.values, 0, -1)), read(reference).astype(np.float64))
