@@ -3,6 +3,7 @@
 input's geometry."""
 import os
 
+import numpy as np
 import pytest
 from osgeo import gdal
 
@@ -81,3 +82,26 @@ def test_default_model_meets_its_aims_on_a_scene_it_never_saw(blur, gain, tmp_pa
     assert model.psnr.overall > cubic.psnr.overall + gain, (model.psnr.overall, cubic.psnr.overall)
     assert model.ssim.overall > cubic.ssim.overall
     assert model.sam < cubic.sam
+
+
+@pytest.mark.parametrize("blur", [0.0, 0.495])
+def test_a_level_2_encoding_of_that_scene_meets_the_same_aims(blur, tmp_path):
+    """The same crop in the value range of a Collection 2 Level-2 product (its digital numbers x 0.7273 + 3636, an
+    affine change of level a Level-1 crop stands in for, as said in PRETRAINED_MODELS.md): the model, normalised by
+    local statistics, meets the aims of the issue there too (+0.3 dB with plain block averaging, +1.2 dB with
+    Wald's Gaussian, SSIM and spectral angle no worse than bicubic's)."""
+    level2 = str(tmp_path / "l2.tif")
+    src = gdal.Open(OTHER_SCENE)
+    ds = gdal.GetDriverByName("GTiff").CreateCopy(level2, src)
+    for i in range(1, ds.RasterCount + 1):
+        values = src.GetRasterBand(i).ReadAsArray().astype(np.float64)
+        ds.GetRasterBand(i).WriteArray(np.where(values > 0, np.rint(values * 0.7273 + 3636), 0).astype(np.uint16))
+    ds = None
+    evaluation = evaluate(None, [level2], out_dir=str(tmp_path / "eval"), nodata=0, baselines=("bicubic",),
+                          blurs=(blur,))
+    rows = {m.kind: m.scores for m in evaluation.methods if m.blur == blur}
+    model, cubic = rows["model"], rows["baseline"]
+    assert model.psnr.overall > cubic.psnr.overall + (0.3 if blur == 0 else 1.2), (model.psnr.overall,
+                                                                                  cubic.psnr.overall)
+    assert model.ssim.overall > cubic.ssim.overall
+    assert model.sam <= cubic.sam
