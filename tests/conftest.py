@@ -103,8 +103,9 @@ def _doc_report():
 
 def pytest_sessionfinish(session):
     """In a test process of pytest-xdist, the documentation runner's report goes back to the main process."""
-    if hasattr(session.config, "workeroutput") and _doc_report():
-        session.config.workeroutput["doc_report"] = _doc_report()
+    report = _doc_report() if hasattr(session.config, "workeroutput") else None
+    if report:
+        session.config.workeroutput["doc_report"] = report
 
 
 @pytest.hookimpl(optionalhook=True)
