@@ -267,9 +267,9 @@ def _train(service, **params):
     return started.json()["uuid"]
 
 
-def _cancel(service, uuid):
+def _cancel(service, uuid, timeout=300):
     try:
-        cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=300)
+        cancelled = requests.delete(f"{service.url}/v2/models/sr4rs/train/{uuid}", timeout=timeout)
     except requests.Timeout:
         pytest.fail(f"no answer to a cancel: {service.log_tail(6000)}")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", cancelled.text
@@ -293,6 +293,30 @@ def test_cancel_in_the_first_instant_leaves_nothing(service, tmp_path):
     status = _cancel(service, _train(service, epochs=10000, model_name="never"))
     busy.join()
     assert status["kept"] is None and os.listdir(service.tmp) == []
+
+
+def test_cancel_before_the_worker_has_taken_the_training(service, tmp_path):
+    """The worker is stopped (SIGSTOP) while idle, so that it has not read the training when the cancel kills it:
+    it dies holding its pool's task queue lock, on which deepaas 2.6.0's pool.terminate() waits for ever in the
+    server's event loop. The server answers the cancel, then everything else."""
+    import psutil
+
+    server = psutil.Process(service.process.pid)
+    workers = [p for p in server.children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 1, [p.cmdline() for p in server.children()]
+    worker = workers[0]
+    worker.suspend()
+    try:
+        status = _cancel(service, _train(service, epochs=10000, model_name="never"), timeout=60)
+        assert (status["model"], status["kept"]) == ("never", None)
+        worker.wait(timeout=60)  # killed, and reaped by the server
+    finally:
+        if worker.is_running():
+            worker.resume()
+    assert service.get("/v2/models/sr4rs/")["name"] == "sr4rs"
+    answer = predict(service, crop(tmp_path), model="test-x4")  # by the worker of the pool that replaced it
+    assert answer.status_code == 200, answer.text
+    assert os.listdir(service.tmp) == [] and "never" not in os.listdir(service.models)
 
 
 def _pipes(service) -> int:

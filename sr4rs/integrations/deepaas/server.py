@@ -20,7 +20,7 @@ import traceback
 from typing import Dict
 
 from ...errors import InputError
-from . import runs, settings
+from . import pools, runs, settings
 from .errors import ServiceError, disk_full
 from .predict import RESULT_PREFIX
 
@@ -167,7 +167,10 @@ class Guard:
             if _being_cancelled():  # the training's cancellation, not this request's (the server stopping)
                 raise
             response = None
-        gc.collect()  # the worker pool deepaas replaced: its 8 pipes sit in reference cycles, closed now
+        deadline = time.monotonic() + CANCEL_WAIT
+        while pools.ending() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # the killed worker's pool ends in a thread of its own (pools.py)
+        gc.collect()  # that pool, its pipes closed, sits in reference cycles: freed now
         if response is not None and (response.status != 200 or not name or _status(response) != "cancelled"):
             return response  # not found, or a training that had ended already: deepaas's answer
         answer = _cancelled_training(request)
@@ -358,6 +361,7 @@ def install() -> bool:
     limit = settings.max_upload(int(cfg.CONF.client_max_size or 0))
     os.environ[settings.MAX_UPLOAD_ENV] = str(limit)  # the workers, spawned after this, check zips against it
     app.middlewares.append(middleware(limit, int(cfg.CONF.workers or 1)))
+    pools.install()  # deepaas's cancel ends a killed worker's pool without freezing the server
     _clean_failed_uploads()
     LOG.info("sr4rs: uploads limited to %d bytes, %d pixels; at most %d training(s) at once", limit,
              settings.max_pixels(), min(settings.max_trainings(), int(cfg.CONF.workers or 1)))

@@ -1,0 +1,94 @@
+"""deepaas's worker pools as sr4rs's server makes them (pools.py): a pool whose worker was killed while holding one
+of its queues' locks ends, without the wait for ever that stops deepaas 2.6.0's server, and leaves no pipe open.
+Each test kills the worker in the state that makes it hold the lock: idle (it holds the task queue's read lock
+while it waits), or a process that dies holding the result queue's write lock."""
+import multiprocessing
+import os
+import time
+
+import pytest
+
+try:
+    import deepaas  # noqa: F401
+except ImportError:
+    if os.environ.get("CI"):
+        raise
+    pytest.skip("deepaas is not installed (pip install -r requirements-deepaas.txt)", allow_module_level=True)
+
+from sr4rs.integrations.deepaas import pools
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def _hold(lock, ready):
+    lock.acquire()
+    ready.set()
+    time.sleep(600)  # killed by the test while it holds the lock
+
+
+def _end(pool, timeout=60):
+    t0 = time.monotonic()
+    pool.terminate()
+    returned = time.monotonic() - t0
+    while pools.ending():
+        assert time.monotonic() - t0 < timeout, "the pool did not end"
+        time.sleep(0.01)  # the pool ends in a thread of its own: polling its count
+    return returned
+
+
+def _fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def pool():
+    made = pools.pool_class()(1, context=SPAWN)
+    assert made.apply(os.getpid) != os.getpid()  # its worker is up, and idle from here on
+    return made
+
+
+def test_an_idle_worker_killed_holding_the_task_queue_lock(pool):
+    before = _fds()
+    assert not pool._inqueue._rlock.acquire(timeout=0.5)  # the idle worker holds it while it waits
+    worker = pool._pool[0]
+    worker.kill()
+    assert _end(pool) < 1
+    assert worker._closed and pool._inqueue._reader.closed
+    assert _fds() < before
+
+
+def test_a_process_dead_holding_the_result_queue_lock(pool):
+    ready = SPAWN.Event()
+    holder = SPAWN.Process(target=_hold, args=(pool._outqueue._wlock, ready))
+    holder.start()
+    assert ready.wait(60)
+    holder.kill()
+    holder.join()
+    pool._pool[0].kill()
+    assert _end(pool) < 1  # the wait for the lock is the pool's thread's, not the caller's
+    assert pool._outqueue._reader.closed and pool._inqueue._writer.closed
+
+
+def test_a_worker_killed_while_it_works(pool):
+    result = pool.apply_async(time.sleep, (600,))
+    worker = pool._pool[0]
+    deadline = time.monotonic() + 60
+    while pool._inqueue._rlock.acquire(False) is False:  # the worker took the task: the lock is free again
+        assert time.monotonic() < deadline, "the worker never took its task"
+        time.sleep(0.01)
+    pool._inqueue._rlock.release()
+    worker.kill()
+    _end(pool)
+    assert worker._closed and not result.ready()
+
+
+def test_deepaas_makes_these_pools_once_the_server_installed_them():
+    from deepaas.model.v2 import wrapper
+
+    pools.install()
+    pools.install()
+    executor = wrapper.CancellablePool(max_workers=1)
+    (made,) = executor._free
+    assert type(made) is pools.pool_class() and isinstance(made, wrapper.NonDaemonPool)
+    made._pool[0].kill()
+    _end(made)
