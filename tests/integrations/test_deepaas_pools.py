@@ -47,9 +47,18 @@ def pool():
     return made
 
 
+def _wait_held(lock, timeout=60):
+    """Until another process holds ``lock`` (the idle worker takes its task queue's lock as it waits again)."""
+    deadline = time.monotonic() + timeout
+    while lock.acquire(False):
+        lock.release()
+        assert time.monotonic() < deadline, "the worker never waited for a task again"
+        time.sleep(0.01)  # polling the lock's state
+
+
 def test_an_idle_worker_killed_holding_the_task_queue_lock(pool):
     before = _fds()
-    assert not pool._inqueue._rlock.acquire(timeout=0.5)  # the idle worker holds it while it waits
+    _wait_held(pool._inqueue._rlock)
     worker = pool._pool[0]
     worker.kill()
     assert _end(pool) < 1
@@ -69,14 +78,19 @@ def test_a_process_dead_holding_the_result_queue_lock(pool):
     assert pool._outqueue._reader.closed and pool._inqueue._writer.closed
 
 
-def test_a_worker_killed_while_it_works(pool):
-    result = pool.apply_async(time.sleep, (600,))
+def _work(marker):
+    open(marker, "w").close()
+    time.sleep(600)  # killed by the test while it works
+
+
+def test_a_worker_killed_while_it_works(pool, tmp_path):
+    marker = tmp_path / "working"
+    result = pool.apply_async(_work, (str(marker),))
     worker = pool._pool[0]
     deadline = time.monotonic() + 60
-    while pool._inqueue._rlock.acquire(False) is False:  # the worker took the task: the lock is free again
+    while not marker.exists():
         assert time.monotonic() < deadline, "the worker never took its task"
-        time.sleep(0.01)
-    pool._inqueue._rlock.release()
+        time.sleep(0.01)  # polling the file the task writes
     worker.kill()
     _end(pool)
     assert worker._closed and not result.ready()
