@@ -28,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(tcp://host:8786) or scheduler file; default: a cluster on this machine")
     parser.add_argument("--workers", type=opt.positive_int, metavar="N", help="worker processes of the cluster on "
                         "this machine (default: one per four cores; each uses its share of the cores)")
-    parser.add_argument("--block-tiles", type=opt.positive_int, default=256, metavar="N", help="a scene of more "
+    parser.add_argument("--block-tiles", type=opt.positive_int, default=64, metavar="N", help="a scene of more "
                         "tiles than this is cut into blocks of about N tiles, computed by several workers and put "
-                        "together bit for bit as one run writes it (default 256)")
+                        "together bit for bit as one run writes it (default 64)")
     parser.add_argument("--retries", type=int, default=2, metavar="N", help="times a task that failed unexpectedly "
                         "runs again (a lost worker's tasks always run again; default 2)")
     opt.encoding(parser, "the outputs")

@@ -44,7 +44,8 @@ def encoding(parser: argparse.ArgumentParser, what: str, bare: bool = False) -> 
 
 def tiling(parser: argparse.ArgumentParser, bare_pad: bool = False) -> None:
     extra = dict(nargs="?", const=None) if bare_pad else {}
-    parser.add_argument("--ts", type=int, help="tile size, in output pixels (default 512)")
+    parser.add_argument("--ts", type=int, help="tile size, in output pixels (default: the image split evenly into "
+                        "tiles of at most 1024)")
     parser.add_argument("--pad", type=int, help="margin around each tile, in output pixels (default: the "
                         "model's recommended margin; 64 for SR4RS models)", **extra)
 

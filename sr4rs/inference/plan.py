@@ -22,7 +22,10 @@ from ..io.source import RasterInfo
 from ..model.contract import InputSpec
 from ..model.load import LoadedModel
 
-DEFAULT_TILE_SIZE = 512  # output pixels, as SR4RS's --ts
+# The default tile: at most this many output pixels a side (SR4RS's --ts is 512), the image's side split evenly.
+# Larger tiles recompute less margin per pixel kept: 1.2 (x2, x4) to 1.5 (x6) times 512's speed, measured by
+# benchmarks/bench_tiles.py; the automatic batch size holds a model call's memory where it was.
+DEFAULT_TILE_SIZE = 1024
 # Auto batch size: enough windows per model call to keep both cores busy,
 # few enough that the output activations of a batch stay around a few hundred MB.
 _BATCH_HR_PIXELS = 2_000_000
@@ -145,7 +148,7 @@ def _check_range(flag: str, value: Optional[int], low: int, high: int, what: str
 
 def check_options(options: ApplyOptions) -> None:
     """Ranges that do not depend on the model (the model's scale factor is checked by ``plan_apply``)."""
-    _check_range("--ts", options.tile_size, 1, MAX_TILE_SIZE, "output pixels (default 512)")
+    _check_range("--ts", options.tile_size, 1, MAX_TILE_SIZE, "output pixels (default: automatic, up to 1024)")
     _check_range("--pad", options.pad, 0, MAX_PAD, "output pixels (default: the model's margin)")
     _check_range("--batch-size", options.batch_size, 1, MAX_BATCH_SIZE, "tiles per model call (default: automatic)")
 
@@ -230,12 +233,15 @@ def resolve_pad(model: LoadedModel, pad: Optional[int], exported_only: bool = Fa
 
 
 def resolve_tile(tile_size: Optional[int], unit: int, longest_side: int) -> int:
-    """The tile side in output pixels: ``tile_size``, else the default, no larger than the image needs
-    (a 512-pixel tile is not computed for a 100-pixel image). The default is rounded down to a multiple of
-    ``unit`` (510 pixels at x6)."""
-    tile = max(DEFAULT_TILE_SIZE // unit, 1) * unit if tile_size is None else int(tile_size)
-    if tile < unit or tile % unit:
-        raise InputError(f"--ts {tile} must be a positive multiple of the scale factor {unit}")
-    if tile_size is None:
-        tile = min(tile, math.ceil(longest_side / unit) * unit)
-    return tile
+    """The tile side in output pixels: ``tile_size``, else the default: the image's longest side split into as
+    few tiles of at most DEFAULT_TILE_SIZE pixels (rounded down to a multiple of ``unit``: 1020 at x6) as it
+    takes, each rounded up to a multiple of ``unit``, so that the last tile is not mostly outside the image (a
+    1100-pixel side gets two tiles of 552, not two of 1024; a 100-pixel image one tile of 100)."""
+    if tile_size is not None:
+        tile = int(tile_size)
+        if tile < unit or tile % unit:
+            raise InputError(f"--ts {tile} must be a positive multiple of the scale factor {unit}")
+        return tile
+    most = max(DEFAULT_TILE_SIZE // unit, 1) * unit
+    count = max(1, math.ceil(longest_side / most))
+    return max(1, math.ceil(longest_side / count / unit)) * unit

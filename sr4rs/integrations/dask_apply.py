@@ -25,7 +25,7 @@ from ..scenes import (SceneCheck, ScenePlan, apply_block, assemble_blocks, check
                       plan_scene, remove_leftovers, scene_name)
 
 TOPIC = "sr4rs-apply-many"  # progress events the workers send: {"job", "task", "done"}
-DEFAULT_BLOCK_TILES = 256  # tiles of 512 output pixels: a few minutes of a CPU worker
+DEFAULT_BLOCK_TILES = 64  # default tiles (up to 1024 output pixels a side): a few minutes of a CPU worker
 
 
 @dataclass(frozen=True)

@@ -160,10 +160,19 @@ def test_cancel_from_another_thread_stops_within_a_batch_and_leaves_nothing(tmp_
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("unit,expected", [(2, 512), (4, 512), (6, 510), (3, 510)])
-def test_the_default_tile_is_a_multiple_of_every_factor(unit, expected):
-    """x6 models (Sentinel-2's 60 m bands) cannot take 512-pixel tiles: the default is rounded down."""
+@pytest.mark.parametrize("unit,expected", [(2, 1000), (4, 1000), (6, 1002), (3, 999)])
+def test_the_default_tile_splits_the_image_evenly_on_every_factor(unit, expected):
+    """A Sentinel-2 tile's 10980 pixels in 11 tiles of about 1000, multiples of the factor (x6 models cannot take
+    1024-pixel tiles); a side is never split into more tiles than tiles of 1024 need, nor covered by one more
+    grid step per tile than it needs."""
     assert resolve_tile(None, unit, 10980) == expected
     assert resolve_tile(None, unit, 100) == -(-100 // unit) * unit  # no larger than the image needs
+    assert resolve_tile(None, unit, 1100) == -(-550 // unit) * unit  # two tiles of about 550, not two of 1024
+    for side in (1, 7, 511, 1024, 1025, 2049, 5001, 10980):
+        tile = resolve_tile(None, unit, side)
+        count = -(-side // tile)
+        assert tile % unit == 0 and tile <= max(1024 // unit, 1) * unit
+        assert count == -(-side // (max(1024 // unit, 1) * unit))
+        assert count * tile - side < count * unit
     with pytest.raises(InputError, match="--ts 512 must be a positive multiple of the scale factor 6"):
         resolve_tile(512, 6, 10980)

@@ -164,7 +164,8 @@ class SuperResolve(Sr4rsAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Super-resolved raster"))
 
     def add_tiling_parameters(self):
-        self.addParameter(_number("TILE_SIZE", "Tile size (output pixels)", INT, 512, 16, 8192))
+        self.addParameter(_number("TILE_SIZE", "Tile size (output pixels; default: the image split evenly into tiles "
+                                  "of at most 1024)", INT, None, 16, 8192, optional=True))
         self.addParameter(_number("PAD", "Margin around each tile (output pixels; default: the model's)", INT,
                                   None, 0, 2048, optional=True, advanced=True))
         self.addParameter(_number("BATCH_SIZE", "Tiles per model call (default: automatic)", INT, None, 1, 1024,
@@ -179,7 +180,7 @@ class SuperResolve(Sr4rsAlgorithm):
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         params = self.job(parameters, context)
         params.update(self.output_options(parameters, context), output=output, overwrite=True,
-                      ts=self.parameterAsInt(parameters, "TILE_SIZE", context),
+                      ts=self.optional_int(parameters, "TILE_SIZE", context),
                       pad=self.optional_int(parameters, "PAD", context),
                       batch_size=self.optional_int(parameters, "BATCH_SIZE", context),
                       cog=self.parameterAsBoolean(parameters, "COG", context))
