@@ -28,6 +28,7 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 SCENE = os.path.join(ROOT, "examples", "landsat8_rgb_512.tif")
+TILE = 512  # output pixels: the demo scene in 16 tiles, each quadrant in 4 (the default tile would make them 4 and 1)
 
 
 def quadrants(folder):
@@ -42,8 +43,10 @@ def quadrants(folder):
 
 def timed_job(client, scenes, model, folder, **kw):
     """Seconds of one apply-many job (checked beforehand; model loaded on every worker beforehand)."""
+    from sr4rs.api import ApplyOptions
     from sr4rs.integrations import dask_apply
 
+    kw.setdefault("options", ApplyOptions(tile_size=TILE))
     checked = dask_apply.check_job(scenes, folder, model, **kw)
     dask_apply.warm_up(client, checked.job)
     start = time.perf_counter()
@@ -53,7 +56,7 @@ def timed_job(client, scenes, model, folder, **kw):
     return seconds, results
 
 
-def tiles_of(scenes, model, ts=512):
+def tiles_of(scenes, model, ts=TILE):
     from sr4rs.api import read_info
 
     scale = model.scale
@@ -87,7 +90,7 @@ def blocks(model_path, tmp):
     with dask_apply.connect(workers=2) as client:
         whole, _ = timed_job(client, [SCENE], model_path, os.path.join(tmp, "whole"), block_tiles=None)
         cut, results = timed_job(client, [SCENE], model_path, os.path.join(tmp, "blocks"), block_tiles=4,
-                                 options=ApplyOptions())
+                                 options=ApplyOptions(tile_size=TILE))
     return whole, cut, results[0].blocks
 
 
@@ -106,7 +109,7 @@ def main():
     tiles = tiles_of(scenes, model)
     cores = os.cpu_count()
     print(f"model {os.path.basename(model_path)} (x{model.scale}); 4 scenes of 256 x 256 pixels, {tiles} tiles of "
-          f"512 output pixels; {cores} cores")
+          f"{TILE} output pixels; {cores} cores")
     times, started = speed_up(model_path, scenes, tmp, args.repeat)
     ratios = [a / b for a, b in zip(times[1], times[2])]
     t1, t2 = statistics.median(times[1]), statistics.median(times[2])
@@ -121,7 +124,7 @@ def main():
     print(f"the demo scene (512 x 512) on 2 workers: one task {whole:.2f} s, {nblocks} blocks of 4 tiles "
           f"{cut:.2f} s (ratio {cut / whole:.2f}: blocks let workers share one scene; the copy into one file "
           "is the price)")
-    landsat = 60 * 61  # a Landsat scene, about 7,700 x 7,800 pixels, x4 in tiles of 512
+    landsat = 60 * 61  # a Landsat scene, about 7,700 x 7,800 pixels, x4 in tiles of 512 (TILE)
     print(f"extrapolation, not measured: a Landsat scene ({landsat} tiles at x4) takes {landsat * per_tile / 60:.0f} min "
           f"on this machine; scenes are independent tasks, so 100 scenes on 10 machines like it take "
           f"{100 * landsat * per_tile / 10 / 3600:.1f} h, and on 10 machines of 16 cores about "
