@@ -311,14 +311,13 @@ def test_cancel_before_the_worker_has_taken_the_training(service, tmp_path):
     assert len(workers) == 1, [p.cmdline() for p in server.children()]
     worker = workers[0]
 
-    def waiting():  # blocked reading its task queue, which it does holding the queue's lock
+    def waiting():  # blocked reading its task queue, which it does holding the queue's lock, until a task comes
         with open(f"/proc/{worker.pid}/syscall") as f:
             return f.read().split()[0] == read
 
     _wait_until(waiting, 60, "the worker never waited for a task")
-    worker.suspend()
-    assert waiting()
     try:
+        worker.suspend()  # no task was sent since: it still holds the lock
         status = _cancel(service, _train(service, epochs=10000, model_name="never"), timeout=60)
         assert (status["model"], status["kept"]) == ("never", None)
         worker.wait(timeout=60)  # killed, and reaped by the server
